@@ -1,0 +1,158 @@
+/**
+ * buildApp(): one HTTP server on one port serving REST (Express 5), GraphQL (yoga at /graphql),
+ * GraphQL subscriptions (graphql-ws on the same path) and GraphiQL with local assets.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { Redis } from 'ioredis';
+import type { Config } from './config/index.js';
+import type { AppDeps } from './deps.js';
+import { openDatabase } from './db/database.js';
+import { createLogger } from './logging/logger.js';
+import { createAppPubSub, type LogEvent } from './realtime/pubsub.js';
+import { TokenService } from './auth/tokens.js';
+import { AuthUserCache } from './auth/authenticate.js';
+import { resolveJwtSecret } from './auth/jwt-secret.js';
+import { Limiter } from './lib/rate-limit.js';
+import { ensureBootstrapAdmin } from './services/users/user-service.js';
+import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir } from './graphql/yoga.js';
+import { attachGraphqlWs } from './graphql/ws.js';
+import { restRouter } from './rest/router.js';
+import { errorHandler, notFoundHandler } from './rest/handler.js';
+
+export interface App {
+  deps: AppDeps;
+  server: http.Server;
+  /** Listens on `port` (default config.port; 0 = random); resolves with the base URL. */
+  start(port?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface BuildOptions {
+  /** Where pino's stdout stream goes; null silences it (tests). */
+  stdout?: NodeJS.WritableStream | null;
+  /** Called with the generated admin password, once, when one is generated. */
+  onGeneratedAdminPassword?: (password: string) => void;
+}
+
+function connectRedis(url: string, prefix: string): { client: Redis; publisher: Redis; subscriber: Redis } {
+  const opts = { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 2000 };
+  const client = new Redis(url, { ...opts, keyPrefix: undefined });
+  const subscriber = new Redis(url, opts);
+  // Errors surface through health checks and the insurance limiter; never crash on a Redis outage.
+  for (const c of [client, subscriber]) c.on('error', () => {});
+  void prefix;
+  return { client, publisher: client, subscriber };
+}
+
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<App> {
+  const { logger, sink } = createLogger(config.logLevel, opts.stdout === undefined ? process.stdout : opts.stdout);
+  const bootLog = (msg: string) => logger.info({ module: 'system' }, msg);
+  const db = await openDatabase(config, bootLog);
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, config.redisKeyPrefix) : undefined;
+  const pubsub = createAppPubSub(redis ? { publisher: redis.publisher, subscriber: redis.subscriber, prefix: config.redisKeyPrefix } : undefined);
+  sink.attach(db.prisma, (rows) => {
+    for (const r of rows) {
+      const event: LogEvent = {
+        id: r.id,
+        timestamp: r.timestamp.toISOString(),
+        level: r.level,
+        module: r.module,
+        message: r.message,
+        context: r.context,
+        createdAt: r.createdAt.toISOString(),
+      };
+      pubsub.publish('log.created', event);
+    }
+  });
+
+  const tokens = new TokenService(resolveJwtSecret(config, bootLog), config.accessTokenTtl, config.refreshTokenTtl);
+  const authCache = new AuthUserCache(db.prisma);
+  const prefix = config.redisKeyPrefix;
+  const deps: AppDeps = {
+    config,
+    prisma: db.prisma,
+    pool: db.pool,
+    embeddedDatabase: db.embedded,
+    logger,
+    logSink: sink,
+    pubsub,
+    redis: redis?.client,
+    tokens,
+    authCache,
+    limiters: {
+      loginPerUser: new Limiter({ keyPrefix: `${prefix}rl:login:user`, points: config.loginLimitPerUser, durationSeconds: config.loginLimitWindow }, redis?.client),
+      loginPerIp: new Limiter({ keyPrefix: `${prefix}rl:login:ip`, points: config.loginLimitPerIp, durationSeconds: config.loginLimitWindow }, redis?.client),
+      api: new Limiter({ keyPrefix: `${prefix}rl:api`, points: config.apiLimitPerUser, durationSeconds: config.apiLimitWindow }, redis?.client),
+    },
+    startedAt: new Date(),
+  };
+  // Changes to a user (disable, role, delete) must be seen by every replica's auth cache at once.
+  void (async () => {
+    for await (const { id } of pubsub.subscribe('user.changed')) authCache.evict(id);
+  })();
+
+  const admin = await ensureBootstrapAdmin(deps, config.adminPassword);
+  if (admin.generatedPassword) {
+    (opts.onGeneratedAdminPassword ?? printGeneratedPassword)(admin.generatedPassword);
+  }
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+  app.use(GRAPHIQL_ASSETS_PATH, express.static(graphiqlAssetsDir(), { immutable: true, maxAge: '1d', fallthrough: false }));
+  app.get('/favicon.ico', (_req, res) => res.status(204).end());
+  const yoga = buildYoga(deps);
+  app.use('/graphql', yoga as unknown as express.RequestHandler);
+  app.use(restRouter(deps));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps));
+
+  const server = http.createServer(app);
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 60_000;
+  const ws = attachGraphqlWs(server, yoga as never, deps);
+
+  let stopped = false;
+  return {
+    deps,
+    server,
+    start: (port = config.port) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, config.host, () => {
+          const addr = server.address() as AddressInfo;
+          const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+          logger.info({ module: 'system', port: addr.port, embedded_database: db.embedded, redis: Boolean(redis) }, `鲸落 gateway listening on port ${addr.port}`);
+          resolve(`http://${host}:${addr.port}`);
+        });
+      }),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await ws.close().catch(() => {});
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await sink.detach();
+      if (redis) {
+        redis.subscriber.disconnect();
+        await redis.client.quit().catch(() => redis.client.disconnect());
+      }
+      await db.close();
+    },
+  };
+}
+
+function printGeneratedPassword(password: string): void {
+  // Printed once to the terminal only: never through the logger, so it is not stored in unified_logs.
+  process.stdout.write(
+    `\n================================================================\n` +
+      `  鲸落: created the first user "admin" with the password:\n      ${password}\n` +
+      `  It is shown only this once. Set WHALEFALL_ADMIN_PASSWORD to choose it.\n` +
+      `================================================================\n\n`,
+  );
+}

@@ -1,0 +1,112 @@
+/**
+ * Configuration from the environment, validated once at start. Variable names are a contract with
+ * operators (see .env.example); invalid values stop the process with one clear message per problem.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .refine((v) => v === undefined || protocols.some((p) => v.startsWith(p)), {
+      message: `must start with ${protocols.join(' or ')}`,
+    });
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(5001),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  REDIS_URL: optionalUrl(['redis://', 'rediss://']),
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]*$/).default('whalefall:'),
+  MONGODB_URL: optionalUrl(['mongodb://', 'mongodb+srv://']),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_ACCESS_TOKEN_EXPIRES: int(60, 86_400).default(3600),
+  JWT_REFRESH_TOKEN_EXPIRES: int(300, 90 * 86_400).default(2_592_000),
+  WHALEFALL_ADMIN_PASSWORD: z.string().optional(),
+  CREDENTIAL_ENCRYPTION_KEY: z.string().optional(),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  LOGIN_RATE_LIMIT_PER_USER: int(1, 1_000_000).default(10),
+  LOGIN_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(50),
+  LOGIN_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(300),
+  API_RATE_LIMIT_PER_USER: int(1, 10_000_000).default(3000),
+  API_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  GRAPHQL_MAX_DEPTH: int(2, 50).default(10),
+  GRAPHQL_MAX_COST: int(100, 1_000_000).default(5000),
+  TRUST_PROXY: bool.default('false'),
+});
+
+export type Config = Readonly<{
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  databasePoolSize: number;
+  redisUrl?: string;
+  redisKeyPrefix: string;
+  mongodbUrl?: string;
+  jwtSecret?: string;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  adminPassword?: string;
+  credentialEncryptionKey?: string;
+  logLevel: string;
+  loginLimitPerUser: number;
+  loginLimitPerIp: number;
+  loginLimitWindow: number;
+  apiLimitPerUser: number;
+  apiLimitWindow: number;
+  graphqlMaxDepth: number;
+  graphqlMaxCost: number;
+  trustProxy: boolean;
+  version: string;
+}>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
+    throw new ConfigError('invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
+  }
+  return Object.freeze({
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    mongodbUrl: e.MONGODB_URL,
+    jwtSecret: e.JWT_SECRET,
+    accessTokenTtl: e.JWT_ACCESS_TOKEN_EXPIRES,
+    refreshTokenTtl: e.JWT_REFRESH_TOKEN_EXPIRES,
+    adminPassword: e.WHALEFALL_ADMIN_PASSWORD || undefined,
+    credentialEncryptionKey: e.CREDENTIAL_ENCRYPTION_KEY || undefined,
+    logLevel: e.LOG_LEVEL,
+    loginLimitPerUser: e.LOGIN_RATE_LIMIT_PER_USER,
+    loginLimitPerIp: e.LOGIN_RATE_LIMIT_PER_IP,
+    loginLimitWindow: e.LOGIN_RATE_LIMIT_WINDOW_SECONDS,
+    apiLimitPerUser: e.API_RATE_LIMIT_PER_USER,
+    apiLimitWindow: e.API_RATE_LIMIT_WINDOW_SECONDS,
+    graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    graphqlMaxCost: e.GRAPHQL_MAX_COST,
+    trustProxy: e.TRUST_PROXY,
+    version: '4.0.0',
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * The per-request context shared by GraphQL resolvers and REST handlers: who is calling, from where,
+ * and the process dependencies. Built the same way for HTTP, GraphQL over HTTP and WebSocket.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AppDeps } from './deps.js';
+import { authenticateToken } from './auth/authenticate.js';
+import type { AuthUser } from './auth/permissions.js';
+import { bearerToken } from './auth/tokens.js';
+import { AppError, AuthenticationError } from './lib/errors.js';
+import type { Logger } from './logging/logger.js';
+
+export interface Ctx {
+  deps: AppDeps;
+  user: AuthUser | null;
+  /** Why a presented token was not accepted (expired, revoked…); reported when auth is required. */
+  authError?: AuthenticationError;
+  /** The raw bearer token, for operations that take a refresh token in the header. */
+  bearer?: string;
+  requestId: string;
+  ip: string;
+  userAgent?: string;
+  method?: string;
+  path?: string;
+  log: Logger;
+}
+
+export interface RequestInfo {
+  authorization?: string | null;
+  ip?: string;
+  userAgent?: string | null;
+  method?: string;
+  path?: string;
+  requestId?: string | null;
+}
+
+export async function createContext(deps: AppDeps, req: RequestInfo): Promise<Ctx> {
+  const requestId = req.requestId && /^[\w-]{1,64}$/.test(req.requestId) ? req.requestId : randomUUID();
+  const bearer = bearerToken(req.authorization);
+  let user: AuthUser | null = null;
+  let authError: AuthenticationError | undefined;
+  if (bearer) {
+    try {
+      user = await authenticateToken(deps.tokens, deps.authCache, bearer);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      authError = err as AuthenticationError;
+    }
+  }
+  const ip = req.ip ?? 'unknown';
+  const log = deps.logger.child({ request_id: requestId, ip_address: ip, ...(user ? { current_user_id: user.id } : {}) });
+  return {
+    deps,
+    user,
+    authError,
+    bearer,
+    requestId,
+    ip,
+    userAgent: req.userAgent ?? undefined,
+    method: req.method,
+    path: req.path,
+    log,
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Opens the platform's own database: PostgreSQL at DATABASE_URL, or the embedded one under DATA_DIR.
+ * Applies pending migrations before anything else touches it.
+ */
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '../generated/prisma/client.js';
+import type { Config } from '../config/index.js';
+import { startEmbeddedPostgres } from './embedded.js';
+import { migrate } from './migrations.js';
+
+export interface Database {
+  prisma: PrismaClient;
+  /** Plain pg pool on the same database, for the few hot paths and health checks that bypass Prisma. */
+  pool: pg.Pool;
+  url: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: Config, log: (msg: string) => void): Promise<Database> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
+  const url = config.databaseUrl ?? embedded!.url;
+  try {
+    if (embedded) log(`no DATABASE_URL: using the embedded PostgreSQL in ${config.dataDir}`);
+    const { applied } = await migrate(url, log);
+    if (applied.length) log(`database schema up to date (${applied.length} migration(s) applied)`);
+    const prismaPool = new pg.Pool({ connectionString: url, max: config.databasePoolSize });
+    const pool = new pg.Pool({ connectionString: url, max: Math.max(2, Math.floor(config.databasePoolSize / 2)) });
+    // An idle client losing its connection (server restart) must not crash the process.
+    prismaPool.on('error', () => {});
+    pool.on('error', () => {});
+    const prisma = new PrismaClient({ adapter: new PrismaPg(prismaPool) });
+    return {
+      prisma,
+      pool,
+      url,
+      embedded: Boolean(embedded),
+      close: async () => {
+        await prisma.$disconnect().catch(() => {});
+        await prismaPool.end().catch(() => {});
+        await pool.end().catch(() => {});
+        await embedded?.close();
+      },
+    };
+  } catch (err) {
+    await embedded?.close();
+    throw err;
+  }
+}

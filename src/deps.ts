@@ -1,0 +1,26 @@
+/** Everything a request or job needs from the running process, built once by buildApp(). */
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Config } from './config/index.js';
+import type { PrismaClient } from './generated/prisma/client.js';
+import type { Logger } from './logging/logger.js';
+import type { UnifiedLogSink } from './logging/unified-log-sink.js';
+import type { Limiter } from './lib/rate-limit.js';
+import type { PubSub } from './realtime/pubsub.js';
+import type { TokenService } from './auth/tokens.js';
+import type { AuthUserCache } from './auth/authenticate.js';
+
+export interface AppDeps {
+  config: Config;
+  prisma: PrismaClient;
+  pool: pg.Pool;
+  embeddedDatabase: boolean;
+  logger: Logger;
+  logSink: UnifiedLogSink;
+  pubsub: PubSub;
+  redis?: Redis;
+  tokens: TokenService;
+  authCache: AuthUserCache;
+  limiters: { loginPerUser: Limiter; loginPerIp: Limiter; api: Limiter };
+  startedAt: Date;
+}

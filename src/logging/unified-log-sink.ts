@@ -1,0 +1,118 @@
+/**
+ * Second destination of the pino logger: every event at INFO and above becomes a row in
+ * `unified_logs` (SPEC §2.13) and is published for live subscribers. Rows are buffered and written
+ * in batches (100 rows or every FLUSH_INTERVAL_MS) so logging never adds a query to a request.
+ */
+import { Writable } from 'node:stream';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { LogLevel } from '../generated/prisma/enums.js';
+import { redactDeep } from '../lib/redact.js';
+
+const FLUSH_INTERVAL_MS = 250;
+const FLUSH_SIZE = 100;
+/** While the database is not attached (start-up) or down, keep at most this many rows. */
+const MAX_BUFFER = 10_000;
+
+const PINO_LEVELS: Record<number, LogLevel> = { 30: 'INFO', 40: 'WARNING', 50: 'ERROR', 60: 'CRITICAL' };
+/** pino bookkeeping fields that are not part of the event's context. */
+const RESERVED = new Set(['level', 'time', 'msg', 'module', 'err', 'pid', 'hostname', 'service', 'v']);
+
+export interface LogRow {
+  timestamp: Date;
+  level: LogLevel;
+  module: string;
+  message: string;
+  traceback: string | null;
+  context: Record<string, unknown> | null;
+}
+
+export interface PersistedLog extends LogRow {
+  id: number;
+  createdAt: Date;
+}
+
+export function rowFromPinoLine(line: string): LogRow | undefined {
+  let obj: Record<string, unknown>;
+  try {
+    obj = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const level = PINO_LEVELS[obj.level as number];
+  if (!level) return undefined; // DEBUG/TRACE are never persisted
+  const context: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) if (!RESERVED.has(k)) context[k] = v;
+  const err = obj.err as { message?: string; stack?: string; type?: string } | undefined;
+  if (err?.message) context.error = err.message;
+  return {
+    timestamp: new Date(typeof obj.time === 'number' ? obj.time : Date.now()),
+    level,
+    module: typeof obj.module === 'string' && obj.module ? obj.module.slice(0, 100) : 'app',
+    message: String(obj.msg ?? '').slice(0, 10_000),
+    traceback: err?.stack ? String(err.stack).slice(0, 20_000) : null,
+    context: Object.keys(context).length ? (redactDeep(context) as Record<string, unknown>) : null,
+  };
+}
+
+export class UnifiedLogSink extends Writable {
+  private buffer: LogRow[] = [];
+  private prisma?: PrismaClient;
+  private onPersisted?: (rows: PersistedLog[]) => void;
+  private timer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  dropped = 0;
+
+  constructor() {
+    super({ decodeStrings: false });
+  }
+
+  override _write(chunk: string | Buffer, _enc: BufferEncoding, cb: () => void): void {
+    const row = rowFromPinoLine(chunk.toString());
+    if (row) {
+      if (this.buffer.length >= MAX_BUFFER) {
+        this.buffer.shift();
+        this.dropped++;
+      }
+      this.buffer.push(row);
+      if (this.prisma && this.buffer.length >= FLUSH_SIZE) void this.flush();
+    }
+    cb();
+  }
+
+  attach(prisma: PrismaClient, onPersisted?: (rows: PersistedLog[]) => void): void {
+    this.prisma = prisma;
+    this.onPersisted = onPersisted;
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Writes everything buffered so far; resolves when it is in the table. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (!this.prisma || this.buffer.length === 0) return;
+    const batch = this.buffer.splice(0, this.buffer.length);
+    const prisma = this.prisma;
+    this.flushing = (async () => {
+      try {
+        const rows = await prisma.unifiedLog.createManyAndReturn({
+          data: batch.map((r) => ({ ...r, context: (r.context ?? undefined) as object | undefined })),
+        });
+        this.onPersisted?.(rows as PersistedLog[]);
+      } catch (err) {
+        // The database is unavailable: keep the rows for the next attempt (bounded), report on stderr
+        // only, since logging this through the logger would loop back here.
+        this.buffer.unshift(...batch.slice(-(MAX_BUFFER - this.buffer.length)));
+        process.stderr.write(`unified log flush failed: ${(err as Error).message}\n`);
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    await this.flushing;
+  }
+
+  async detach(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush().catch(() => {});
+    this.prisma = undefined;
+  }
+}

@@ -1,0 +1,44 @@
+/** Typed topics for live updates; in-process for one replica, Redis-backed across replicas. */
+import type { Redis } from 'ioredis';
+import { createPubSub } from 'graphql-yoga';
+import { RedisEventTarget } from './redis-event-target.js';
+
+/** A unified log row as published to subscribers (timestamps as ISO strings: they may cross Redis). */
+export interface LogEvent {
+  id: number;
+  timestamp: string;
+  level: string;
+  module: string;
+  message: string;
+  context: Record<string, unknown> | null;
+  createdAt: string;
+}
+
+export interface SyncProgressEvent {
+  sessionId: string;
+  status: string;
+  totalInstances: number;
+  successfulInstances: number;
+  failedInstances: number;
+  instanceId?: number;
+  instanceName?: string;
+  instanceStatus?: string;
+  message?: string;
+}
+
+export type Topics = {
+  'log.created': [LogEvent];
+  'sync.progress': [sessionId: string, event: SyncProgressEvent];
+  'sync.progress.all': [SyncProgressEvent];
+  /** A user changed (disabled, role, deleted): replicas drop their cached auth state. */
+  'user.changed': [{ id: number }];
+};
+
+export type PubSub = ReturnType<typeof createPubSub<Topics>>;
+
+export function createAppPubSub(redis?: { publisher: Redis; subscriber: Redis; prefix: string }): PubSub {
+  if (!redis) return createPubSub<Topics>();
+  return createPubSub<Topics>({
+    eventTarget: new RedisEventTarget(redis.publisher, redis.subscriber, `${redis.prefix}events:`) as never,
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * The response envelopes of the API document. Success: {status, data, message}; paginated:
+ * {status, data: [...], pagination}; error: {status: "error", error, message, code, details}.
+ * Every body also carries `success` (SPEC §5 recommendation) for clients of the upstream convention.
+ */
+import type { Response } from 'express';
+import { AppError, RateLimitError } from '../lib/errors.js';
+import type { Page } from '../lib/pagination.js';
+
+export function sendSuccess(res: Response, data: unknown, message = '操作成功', httpStatus = 200): void {
+  res.status(httpStatus).json({ status: 'success', success: true, data: data ?? null, message });
+}
+
+export function sendPage<T>(res: Response, page: Page<T>, toJson: (item: T) => unknown, message = '操作成功'): void {
+  res.status(200).json({
+    status: 'success',
+    success: true,
+    data: page.items.map(toJson),
+    pagination: { page: page.page, per_page: page.perPage, total: page.total, pages: page.pages },
+    message,
+  });
+}
+
+const camelToSnake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Field names in validation details follow the REST spelling (per_page, is_active). */
+function restDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const errors = details.errors;
+  if (!Array.isArray(errors)) return details;
+  return { ...details, errors: errors.map((e: { field: string; message: string }) => ({ ...e, field: e.field.split('.').map(camelToSnake).join('.') })) };
+}
+
+export function sendError(res: Response, err: AppError): void {
+  if (err instanceof RateLimitError) {
+    res.setHeader('Retry-After', String(err.retryAfterSeconds));
+    if (err.limit !== undefined) res.setHeader('X-RateLimit-Limit', String(err.limit));
+    res.setHeader('X-RateLimit-Remaining', '0');
+    res.setHeader('X-RateLimit-Reset', String(Math.ceil(Date.now() / 1000) + err.retryAfterSeconds));
+  }
+  if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  res.status(err.status).json({
+    status: 'error',
+    success: false,
+    error: err.type,
+    message: err.message,
+    code: err.status,
+    details: restDetails(err.details),
+  });
+}

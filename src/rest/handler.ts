@@ -1,0 +1,88 @@
+/**
+ * rest(): turns an Operation into an Express handler. The handler only translates HTTP to the
+ * operation's input and the result back to the documented envelope; authorization, validation and
+ * the work itself happen in execute(), exactly as for the GraphQL field.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ZodTypeAny, output } from 'zod';
+import type { AppDeps } from '../deps.js';
+import { createContext, type Ctx } from '../context.js';
+import { AppError, DatabaseError, ResourceNotFoundError, ValidationError, PayloadTooLargeError, toAppError } from '../lib/errors.js';
+import { execute, type Operation } from '../resolvers/operation.js';
+import { sendError } from './envelope.js';
+
+const snakeToCamel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** REST spells fields snake_case (per_page, is_active); operation inputs are camelCase. */
+export function camelizeKeys(obj: unknown): Record<string, unknown> {
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) out[snakeToCamel(k)] = v;
+  return out;
+}
+
+/** Query string values: a repeated parameter (?page=1&page=2) is ambiguous, so keep only scalars. */
+export function queryInput(req: Request): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(camelizeKeys(req.query))) out[k] = Array.isArray(v) ? v[v.length - 1] : v;
+  return out;
+}
+
+export function bodyInput(req: Request): Record<string, unknown> {
+  if (req.body !== undefined && (typeof req.body !== 'object' || Array.isArray(req.body) || req.body === null)) {
+    throw new ValidationError('请求体必须是 JSON 对象');
+  }
+  return camelizeKeys(req.body ?? {});
+}
+
+export function restContext(deps: AppDeps, req: Request): Promise<Ctx> {
+  return createContext(deps, {
+    authorization: req.get('authorization'),
+    ip: req.ip,
+    userAgent: req.get('user-agent'),
+    method: req.method,
+    path: req.originalUrl.split('?')[0],
+    requestId: req.get('x-request-id'),
+  });
+}
+
+export type Presenter<O> = (res: Response, result: O, ctx: Ctx) => void;
+
+export function rest<S extends ZodTypeAny, O>(
+  deps: AppDeps,
+  op: Operation<S, O>,
+  toInput: (req: Request) => unknown,
+  present: Presenter<O>,
+): RequestHandler {
+  return async (req, res) => {
+    const ctx = await restContext(deps, req);
+    res.setHeader('X-Request-Id', ctx.requestId);
+    const result = await execute(op, ctx, toInput(req) as output<S>);
+    present(res, result, ctx);
+  };
+}
+
+/** Last Express middleware: every failure becomes the documented error envelope, never a stack trace. */
+export function errorHandler(deps: AppDeps) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const e = err as { type?: string; status?: number };
+    let appErr: AppError | undefined;
+    if (e?.type === 'entity.parse.failed') appErr = new ValidationError('请求体不是有效的 JSON');
+    else if (e?.type === 'entity.too.large') appErr = new PayloadTooLargeError('请求体过大');
+    else if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') appErr = new ValidationError('不支持的请求编码');
+    else appErr = toAppError(err);
+    if (!appErr) {
+      deps.logger.error({ module: 'api', err, path: req.originalUrl.split('?')[0], method: req.method }, '未处理的服务器错误');
+      appErr = new DatabaseError('服务器内部错误');
+      Object.defineProperty(appErr, 'type', { value: 'InternalServerError' });
+    } else if (appErr.status >= 500) {
+      deps.logger.error({ module: 'api', err, path: req.originalUrl.split('?')[0], method: req.method }, appErr.message);
+    }
+    if (res.headersSent) return;
+    sendError(res, appErr);
+  };
+}
+
+export function notFoundHandler(_req: Request, res: Response): void {
+  sendError(res, new ResourceNotFoundError('接口不存在'));
+}

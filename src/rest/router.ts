@@ -1,0 +1,22 @@
+/**
+ * Every documented REST endpoint, at its flat path from the API document and at its upstream
+ * prefixed path (SPEC §4). Where flat paths collide, /api/health is system health and /api/statistics
+ * is log statistics; the other meanings live under their prefixes.
+ */
+import express, { Router } from 'express';
+import type { AppDeps } from '../deps.js';
+import { authRoutes } from './auth.js';
+import { healthRoutes } from './health.js';
+import { userRoutes } from './users.js';
+
+export const JSON_BODY_LIMIT = '1mb';
+
+export function restRouter(deps: AppDeps): Router {
+  const r = Router();
+  r.use(express.json({ limit: JSON_BODY_LIMIT, strict: true }));
+  r.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
+  r.use(healthRoutes(deps));
+  r.use(authRoutes(deps));
+  r.use(userRoutes(deps));
+  return r;
+}

@@ -1,0 +1,13 @@
+/** Imports every type module and builds the schema. */
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from './builder.js';
+import './user.js';
+import './auth.js';
+import './system.js';
+import './log.js';
+
+export const schema = builder.toSchema();
+
+export function printSdl(): string {
+  return printSchema(lexicographicSortSchema(schema));
+}

@@ -1,0 +1,60 @@
+/**
+ * Starts the real gateway on a random port against its own fresh PostgreSQL database (created here,
+ * dropped on close) and a unique Redis key prefix. Tests talk to it over real HTTP and WebSocket.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createScratchDatabase } from '../../src/db/scratch-database.js';
+import { PG_ADMIN_URL, REDIS_URL } from './env.js';
+
+export const ADMIN_PASSWORD = 'Admin12345';
+
+export interface TestApp {
+  app: App;
+  url: string;
+  databaseUrl: string;
+  redisPrefix: string;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const db = await createScratchDatabase(PG_ADMIN_URL, 'whalefall_test');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wf-test-'));
+  const redisPrefix = `wftest:${randomBytes(4).toString('hex')}:`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: redisPrefix,
+    JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    WHALEFALL_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    LOG_LEVEL: 'silent',
+    LOGIN_RATE_LIMIT_PER_IP: '1000',
+    LOGIN_RATE_LIMIT_PER_USER: '1000',
+    ...env,
+  });
+  let app: App;
+  try {
+    app = await buildApp(config, { stdout: null });
+  } catch (err) {
+    await db.drop();
+    throw err;
+  }
+  const url = await app.start(0);
+  return {
+    app,
+    url,
+    databaseUrl: db.url,
+    redisPrefix,
+    close: async () => {
+      await app.stop();
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

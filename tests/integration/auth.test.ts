@@ -1,0 +1,234 @@
+import jwt from 'jsonwebtoken';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, ADMIN_PASSWORD, type TestApp } from '../helpers/test-app.js';
+import { call, eventually, gql, login, userWithRole } from '../helpers/http.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+function expectErrorEnvelope(body: any, type: string, code: number) {
+  expect(body).toMatchObject({ status: 'error', success: false, error: type, code });
+  expect(typeof body.message).toBe('string');
+  expect(body.message.length).toBeGreaterThan(0);
+  expect(body.details).toBeTypeOf('object');
+  expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js):\d+/); // no stack trace
+}
+
+describe('POST /auth/login', () => {
+  it('returns both tokens and the user in the documented success envelope', async () => {
+    const res = await call(t.url, 'POST', '/auth/login', { json: { username: 'admin', password: ADMIN_PASSWORD } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'success', message: '登录成功' });
+    expect(res.body.data).toMatchObject({ token_type: 'Bearer', expires_in: 3600, user: { username: 'admin', role: 'admin', is_active: true } });
+    expect(res.body.data.access_token).toMatch(/^ey/);
+    expect(res.body.data.refresh_token).toMatch(/^ey/);
+    expect(res.body.data.user).not.toHaveProperty('password');
+    expect(res.body.data.user.last_login).toMatch(/^\d{4}-\d{2}-\d{2}T.*Z$/);
+  });
+
+  it('rejects a wrong password with 401 AuthenticationError and logs the failure without the password', async () => {
+    const res = await call(t.url, 'POST', '/auth/login', { json: { username: 'admin', password: 'Wrong-Secret-123' } });
+    expect(res.status).toBe(401);
+    expectErrorEnvelope(res.body, 'AuthenticationError', 401);
+    expect(res.body.message).toBe('用户名或密码错误');
+    const row = await eventually(async () => {
+      const r = await t.app.deps.prisma.unifiedLog.findFirst({ where: { module: 'auth', level: 'WARNING', message: { contains: '登录失败' } } });
+      return r;
+    });
+    expect(row.context).toMatchObject({ username: 'admin', event: 'login_failed' });
+    const leaked = await t.app.deps.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM unified_logs WHERE context::text LIKE '%Wrong-Secret-123%' OR message LIKE '%Wrong-Secret-123%'`;
+    expect(Number(leaked[0]!.n)).toBe(0);
+  });
+
+  it('answers an unknown user exactly like a wrong password', async () => {
+    const res = await call(t.url, 'POST', '/auth/login', { json: { username: 'nobody_here', password: 'Whatever123' } });
+    expect(res.status).toBe(401);
+    expect(res.body.message).toBe('用户名或密码错误');
+  });
+
+  it('writes a success entry with module auth to the unified log', async () => {
+    await login(t.url);
+    const row = await eventually(() => t.app.deps.prisma.unifiedLog.findFirst({ where: { module: 'auth', message: '用户登录成功' } }));
+    expect(row.level).toBe('INFO');
+    expect(JSON.stringify(row.context)).not.toContain(ADMIN_PASSWORD);
+  });
+
+  it.each([
+    ['missing fields', { json: {} }],
+    ['a number as username', { json: { username: 42, password: 'x' } }],
+    ['an empty password', { json: { username: 'admin', password: '' } }],
+    ['a JSON array body', { json: [1, 2] }],
+    ['malformed JSON', { raw: '{"username": "admin", ' }],
+  ])('rejects %s with a 400 ValidationError envelope', async (_name, opts) => {
+    const res = await call(t.url, 'POST', '/auth/login', opts as never);
+    expect(res.status).toBe(400);
+    expectErrorEnvelope(res.body, 'ValidationError', 400);
+  });
+
+  it('accepts a form-encoded login as upstream clients send it', async () => {
+    const res = await call(t.url, 'POST', '/auth/login', {
+      raw: `username=admin&password=${ADMIN_PASSWORD}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('tokens', () => {
+  it('GET /api/me and /auth/api/me return the current user for an access token', async () => {
+    const { access_token } = await login(t.url);
+    for (const path of ['/api/me', '/auth/api/me']) {
+      const res = await call(t.url, 'GET', path, { token: access_token });
+      expect(res.status).toBe(200);
+      expect(res.body.data).toMatchObject({ username: 'admin', role: 'admin', is_active: true });
+      expect(res.body.data.permissions).toContain('admin');
+    }
+  });
+
+  it('POST /api/refresh and /auth/api/refresh mint a working access token from a refresh token', async () => {
+    const { refresh_token } = await login(t.url);
+    for (const path of ['/api/refresh', '/auth/api/refresh']) {
+      const res = await call(t.url, 'POST', path, { token: refresh_token });
+      expect(res.status).toBe(200);
+      expect(res.body.data).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
+      const me = await call(t.url, 'GET', '/api/me', { token: res.body.data.access_token });
+      expect(me.status).toBe(200);
+    }
+  });
+
+  it('does not accept a refresh token as an access token', async () => {
+    const { refresh_token } = await login(t.url);
+    const res = await call(t.url, 'GET', '/api/me', { token: refresh_token });
+    expect(res.status).toBe(401);
+    expectErrorEnvelope(res.body, 'AuthenticationError', 401);
+    expect(res.body.details.reason).toBe('wrong_token_type');
+  });
+
+  it('does not accept an access token as a refresh token', async () => {
+    const { access_token } = await login(t.url);
+    const res = await call(t.url, 'POST', '/api/refresh', { token: access_token });
+    expect(res.status).toBe(401);
+    expect(res.body.details.reason).toBe('wrong_token_type');
+  });
+
+  it('rejects forged, expired, algorithm-none and garbage tokens', async () => {
+    const forged = jwt.sign({ typ: 'access', ver: 0 }, 'another-secret-another-secret-12345', { subject: '1', issuer: 'whalefall' });
+    const expired = jwt.sign({ typ: 'access', ver: 0 }, 'test-secret-that-is-long-enough-0123456789', {
+      subject: '1',
+      issuer: 'whalefall',
+      expiresIn: -10,
+    });
+    const none = jwt.sign({ typ: 'access', ver: 0, sub: '1', iss: 'whalefall' }, '', { algorithm: 'none' });
+    for (const [token, reason] of [
+      [forged, 'token_invalid'],
+      [expired, 'token_expired'],
+      [none, 'token_invalid'],
+      ['not.a.jwt', 'token_invalid'],
+    ] as const) {
+      const res = await call(t.url, 'GET', '/api/me', { token });
+      expect(res.status, token).toBe(401);
+      expect(res.body.details.reason).toBe(reason);
+    }
+  });
+
+  it('answers 401 with the envelope when no token is sent', async () => {
+    const res = await call(t.url, 'GET', '/api/me');
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    expectErrorEnvelope(res.body, 'AuthenticationError', 401);
+  });
+});
+
+describe('disabled users', () => {
+  it('cannot log in, and their existing access and refresh tokens stop working', async () => {
+    const admin = await login(t.url);
+    const u = await userWithRole(t.url, admin.access_token, 'user');
+    expect((await call(t.url, 'GET', '/api/me', { token: u.token })).status).toBe(200);
+
+    const toggled = await call(t.url, 'POST', `/api/users/${u.id}/toggle-status`, { token: admin.access_token });
+    expect(toggled.status).toBe(200);
+    expect(toggled.body.data.is_active).toBe(false);
+
+    const me = await call(t.url, 'GET', '/api/me', { token: u.token });
+    expect(me.status).toBe(401);
+    const refreshed = await call(t.url, 'POST', '/api/refresh', { token: u.refresh });
+    expect(refreshed.status).toBe(401);
+    const relogin = await call(t.url, 'POST', '/auth/login', { json: { username: u.username, password: u.password } });
+    expect(relogin.status).toBe(403);
+    expectErrorEnvelope(relogin.body, 'AuthorizationError', 403);
+    expect(relogin.body.message).toBe('账户已被禁用');
+
+    // Re-enabled: the old tokens stay revoked, a new login works.
+    await call(t.url, 'POST', `/api/users/${u.id}/toggle-status`, { token: admin.access_token });
+    expect((await call(t.url, 'GET', '/api/me', { token: u.token })).status).toBe(401);
+    expect((await call(t.url, 'POST', '/auth/login', { json: { username: u.username, password: u.password } })).status).toBe(200);
+  });
+});
+
+describe('GraphQL auth', () => {
+  it('login, me and refresh work through GraphQL', async () => {
+    const res = await gql(t.url, `mutation L($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken tokenType user { id username role } } }`, {
+      u: 'admin',
+      p: ADMIN_PASSWORD,
+    });
+    expect(res.body.errors).toBeUndefined();
+    const { accessToken, refreshToken, user } = res.body.data.login;
+    expect(user).toMatchObject({ username: 'admin', role: 'admin' });
+    const me = await gql(t.url, '{ me { id username role permissions } }', {}, accessToken);
+    expect(me.body.data.me).toMatchObject({ username: 'admin', role: 'admin' });
+    expect(me.body.data.me.permissions).toContain('scheduler_manage');
+    const r = await gql(t.url, 'mutation R($t: String) { refresh(refreshToken: $t) { accessToken expiresIn } }', { t: refreshToken });
+    expect(r.body.data.refresh.expiresIn).toBe(3600);
+    const bad = await gql(t.url, 'mutation R($t: String) { refresh(refreshToken: $t) { accessToken } }', { t: accessToken });
+    expect(bad.body.errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', type: 'AuthenticationError', status: 401 });
+  });
+
+  it('reports a failed login as UNAUTHENTICATED', async () => {
+    const res = await gql(t.url, `mutation { login(username: "admin", password: "nope-Nope-1") { accessToken } }`);
+    expect(res.body.data).toBeNull();
+    expect(res.body.errors[0]).toMatchObject({ message: '用户名或密码错误', extensions: { code: 'UNAUTHENTICATED' } });
+  });
+});
+
+describe('login rate limit', () => {
+  it('answers 429 with Retry-After and the error envelope after too many attempts for one username', async () => {
+    const limited = await startTestApp({ LOGIN_RATE_LIMIT_PER_USER: '3', LOGIN_RATE_LIMIT_PER_IP: '1000' });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await call(limited.url, 'POST', '/auth/login', { json: { username: 'admin', password: 'Bad-pass-1' } });
+        expect(r.status).toBe(401);
+      }
+      const blocked = await call(limited.url, 'POST', '/auth/login', { json: { username: 'admin', password: ADMIN_PASSWORD } });
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      expectErrorEnvelope(blocked.body, 'RateLimitError', 429);
+      // Another username from the same client is not affected by the per-username limit.
+      const other = await call(limited.url, 'POST', '/auth/login', { json: { username: 'someone', password: 'Bad-pass-1' } });
+      expect(other.status).toBe(401);
+      // GraphQL shares the limiter.
+      const g = await gql(limited.url, `mutation { login(username: "admin", password: "Bad-pass-1") { accessToken } }`);
+      expect(g.status).toBe(429);
+      expect(g.body.errors[0].extensions.code).toBe('RATE_LIMITED');
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('limits attempts per client IP across usernames', async () => {
+    const limited = await startTestApp({ LOGIN_RATE_LIMIT_PER_USER: '1000', LOGIN_RATE_LIMIT_PER_IP: '2' });
+    try {
+      expect((await call(limited.url, 'POST', '/auth/login', { json: { username: 'a1', password: 'x' } })).status).toBe(401);
+      expect((await call(limited.url, 'POST', '/auth/login', { json: { username: 'a2', password: 'x' } })).status).toBe(401);
+      const blocked = await call(limited.url, 'POST', '/auth/login', { json: { username: 'a3', password: 'x' } });
+      expect(blocked.status).toBe(429);
+      expect(blocked.headers.get('retry-after')).toBeTruthy();
+    } finally {
+      await limited.close();
+    }
+  });
+});
