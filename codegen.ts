@@ -7,7 +7,7 @@ const config: CodegenConfig = {
   documents: ['tests/operations/**/*.graphql'],
   generates: {
     'tests/generated/operations.ts': {
-      plugins: ['typescript', 'typescript-operations'],
+      plugins: ['typescript-operations'],
       config: { useTypeImports: true, enumsAsTypes: true, avoidOptionals: false, scalars: { DateTime: 'string', JSON: 'unknown' } },
     },
   },

@@ -34,8 +34,9 @@ export async function call<T = any>(
   return { status: res.status, headers: res.headers, body: parsed as T };
 }
 
-export async function gql<T = any>(base: string, query: string, variables: Record<string, unknown> = {}, token?: string) {
-  const res = await call<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, any> }> }>(base, 'POST', '/graphql', {
+/** POST /graphql. `TData` is one of the generated operation result types (tests/generated). */
+export async function gql<TData = any>(base: string, query: string, variables: Record<string, unknown> = {}, token?: string) {
+  const res = await call<{ data: TData; errors: Array<{ message: string; extensions: Record<string, any> }> }>(base, 'POST', '/graphql', {
     token,
     json: { query, variables },
   });

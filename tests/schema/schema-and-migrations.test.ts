@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generate } from '@graphql-codegen/cli';
+import codegenConfig from '../../codegen.js';
 import pg from 'pg';
 import { printSdl, schema } from '../../src/schema/index.js';
 import { MIGRATIONS_DIR, SCHEMA_PATH, migrate, readMigrations } from '../../src/db/migrations.js';
@@ -15,20 +16,7 @@ describe('GraphQL schema artefacts', () => {
   });
 
   it('the typed test operations are generated from the current schema.graphql', async () => {
-    const outputs = await generate(
-      {
-        schema: './schema.graphql',
-        documents: ['tests/operations/**/*.graphql'],
-        generates: {
-          'tests/generated/operations.ts': {
-            plugins: ['typescript', 'typescript-operations'],
-            config: { useTypeImports: true, enumsAsTypes: true, avoidOptionals: false, scalars: { DateTime: 'string', JSON: 'unknown' } },
-          },
-        },
-        silent: true,
-      },
-      false,
-    );
+    const outputs = await generate({ ...codegenConfig, silent: true }, false);
     const committed = readFileSync(new URL('../generated/operations.ts', import.meta.url), 'utf8');
     expect(outputs[0].content.trim()).toBe(committed.trim());
   });
