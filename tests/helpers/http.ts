@@ -36,7 +36,7 @@ export async function call<T = any>(
 
 /** POST /graphql. `TData` is one of the generated operation result types (tests/generated). */
 export async function gql<TData = any>(base: string, query: string, variables: Record<string, unknown> = {}, token?: string) {
-  const res = await call<{ data: TData; errors: Array<{ message: string; extensions: Record<string, any> }> }>(base, 'POST', '/graphql', {
+  const res = await call<{ data: TData; errors: any }>(base, 'POST', '/graphql', {
     token,
     json: { query, variables },
   });
