@@ -46,12 +46,32 @@ export interface ListQueryOptions<S extends string, F extends string> {
   defaultPerPage?: number;
 }
 
+/** Relay cursors are opaque offsets: base64url("o:<offset>"). */
+export function encodeCursor(offset: number): string {
+  return Buffer.from(`o:${offset}`).toString('base64url');
+}
+
+const cursorSchema = z
+  .string()
+  .max(64)
+  .transform((v, ctx) => {
+    const m = /^o:(\d{1,9})$/.exec(Buffer.from(v, 'base64url').toString());
+    if (!m) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: '无效的游标 (after)' });
+      return z.NEVER;
+    }
+    return Number(m[1]);
+  });
+
 export function listQuerySchema<S extends string, F extends string>(opts: ListQueryOptions<S, F>) {
   const sortNames = Object.keys(opts.sortFields) as S[];
   const filterKeys = opts.filterKeys ?? [];
   return z.object({
     page: intParam(1, 1, 1_000_000, 'page'),
     perPage: intParam(opts.defaultPerPage ?? DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, 'per_page'),
+    /** Relay-style alternative to page/per_page: `first` items after the `after` cursor. */
+    first: intParam(0, 1, MAX_PER_PAGE, 'first').optional(),
+    after: cursorSchema.optional(),
     sort: z
       .string()
       .optional()
@@ -101,10 +121,32 @@ export interface Page<T> {
   page: number;
   perPage: number;
   pages: number;
+  /** Offset of items[0] in the whole list (for Relay cursors). */
+  offset: number;
 }
 
-export function pageOf<T>(items: T[], total: number, page: number, perPage: number): Page<T> {
-  return { items, total, page, perPage, pages: total === 0 ? 0 : Math.ceil(total / perPage) };
+/** Where a list query starts and how many rows it takes, from page/per_page or first/after. */
+export interface Window {
+  offset: number;
+  limit: number;
+}
+
+export function windowOf(q: { page: number; perPage: number; first?: number; after?: number }): Window {
+  if (q.first !== undefined || q.after !== undefined) {
+    return { offset: q.after === undefined ? 0 : q.after + 1, limit: q.first ?? q.perPage };
+  }
+  return { offset: (q.page - 1) * q.perPage, limit: q.perPage };
+}
+
+export function pageOf<T>(items: T[], total: number, w: Window): Page<T> {
+  return {
+    items,
+    total,
+    page: Math.floor(w.offset / w.limit) + 1,
+    perPage: w.limit,
+    pages: total === 0 ? 0 : Math.ceil(total / w.limit),
+    offset: w.offset,
+  };
 }
 
 /** Refines a list schema so that start_date ≤ end_date. */

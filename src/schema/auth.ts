@@ -30,7 +30,7 @@ type Me = Awaited<ReturnType<typeof meOp.run>>;
 const CurrentUser = builder.objectRef<Me>('CurrentUser').implement({
   description: 'The signed-in user and what their role allows',
   fields: (t) => ({
-    id: t.exposeInt('id'),
+    id: t.exposeID('id'),
     username: t.exposeString('username'),
     role: t.exposeString('role'),
     email: t.exposeString('email', { nullable: true }),

@@ -26,6 +26,8 @@ export interface SchemaTypes {
   DefaultFieldNullability: false;
 }
 
+export type { SchemaTypes as BuilderTypes };
+
 function firstScope(failure: AuthFailure): string | undefined {
   if (failure.kind === AuthScopeFailureType.AuthScope) return failure.scope;
   if ('failures' in failure) for (const f of failure.failures) if (firstScope(f)) return firstScope(f);

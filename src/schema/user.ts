@@ -1,6 +1,6 @@
 /** Users: the User type, user management queries and mutations. */
 import { builder, scopesFor } from './builder.js';
-import { pageType } from './common.js';
+import { connectionType, pagingArgs } from './common.js';
 import { execute } from '../resolvers/operation.js';
 import * as ops from '../resolvers/users.js';
 import type { PublicUser } from '../services/users/user-service.js';
@@ -13,7 +13,7 @@ export const UserRole = builder.enumType('UserRole', {
 export const User = builder.objectRef<PublicUser>('User').implement({
   description: 'A platform user. The password hash is never exposed.',
   fields: (t) => ({
-    id: t.exposeInt('id'),
+    id: t.exposeID('id', { description: 'numeric id, the same as in REST' }),
     username: t.exposeString('username'),
     role: t.field({ type: UserRole, resolve: (u) => u.role }),
     email: t.exposeString('email', { nullable: true }),
@@ -24,7 +24,7 @@ export const User = builder.objectRef<PublicUser>('User').implement({
   }),
 });
 
-const UserPage = pageType('UserPage', User);
+const UserConnection = connectionType('User', User);
 
 const UserStats = builder.objectRef<Awaited<ReturnType<typeof ops.userStatsOp.run>>>('UserStats').implement({
   fields: (t) => ({
@@ -62,12 +62,11 @@ export const UpdateUserInput = builder.inputType('UpdateUserInput', {
 
 builder.queryFields((t) => ({
   users: t.field({
-    type: UserPage,
+    type: UserConnection,
     description: 'Users, newest first by default; filter by role, status, search (username contains) and creation date',
     authScopes: scopesFor(ops.listUsersOp.requires),
     args: {
-      page: t.arg.int(),
-      perPage: t.arg.int(),
+      ...pagingArgs(t.arg),
       search: t.arg.string(),
       role: t.arg({ type: UserRole }),
       status: t.arg({ type: UserStatus }),
@@ -81,7 +80,7 @@ builder.queryFields((t) => ({
   user: t.field({
     type: User,
     authScopes: scopesFor(ops.getUserOp.requires),
-    args: { id: t.arg.int({ required: true }) },
+    args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => execute(ops.getUserOp, ctx, args),
   }),
   userStats: t.field({
@@ -101,20 +100,20 @@ builder.mutationFields((t) => ({
   updateUser: t.field({
     type: User,
     authScopes: scopesFor(ops.updateUserOp.requires),
-    args: { id: t.arg.int({ required: true }), input: t.arg({ type: UpdateUserInput, required: true }) },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateUserInput, required: true }) },
     resolve: (_root, { id, input }, ctx) => execute(ops.updateUserOp, ctx, { ...input, id }),
   }),
   deleteUser: t.field({
-    type: 'Int',
+    type: 'ID',
     description: 'Deletes a user; returns the deleted id',
     authScopes: scopesFor(ops.deleteUserOp.requires),
-    args: { id: t.arg.int({ required: true }) },
+    args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => (await execute(ops.deleteUserOp, ctx, args)).id,
   }),
   toggleUserStatus: t.field({
     type: User,
     authScopes: scopesFor(ops.toggleUserStatusOp.requires),
-    args: { id: t.arg.int({ required: true }) },
+    args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => execute(ops.toggleUserStatusOp, ctx, args),
   }),
 }));

@@ -56,7 +56,7 @@ export type LoginMutationVariables = Exact<{
 }>;
 
 
-export type LoginMutation = { login: { accessToken: string, refreshToken: string, user: { id: number, username: string, role: UserRole } } };
+export type LoginMutation = { login: { accessToken: string, refreshToken: string, user: { id: string, username: string, role: UserRole } } };
 
 export type RefreshMutationVariables = Exact<{
   refreshToken?: string | null | undefined;
@@ -68,7 +68,7 @@ export type RefreshMutation = { refresh: { accessToken: string, expiresIn: numbe
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MeQuery = { me: { id: number, username: string, role: string, permissions: Array<Permission> } };
+export type MeQuery = { me: { id: string, username: string, role: string, permissions: Array<Permission> } };
 
 export type LogCreatedSubscriptionVariables = Exact<{
   minLevel?: LogLevel | null | undefined;
@@ -81,6 +81,8 @@ export type LogCreatedSubscription = { logCreated: { id: number, level: string, 
 export type UsersPageQueryVariables = Exact<{
   page?: number | null | undefined;
   perPage?: number | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
   search?: string | null | undefined;
   role?: UserRole | null | undefined;
   status?: UserStatus | null | undefined;
@@ -89,7 +91,7 @@ export type UsersPageQueryVariables = Exact<{
 }>;
 
 
-export type UsersPageQuery = { users: { items: Array<{ id: number, username: string, role: UserRole, email: string | null, isActive: boolean, lastLogin: string | null, createdAt: string }>, pageInfo: { page: number, perPage: number, total: number, pages: number } } };
+export type UsersPageQuery = { users: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, username: string, role: UserRole, email: string | null, isActive: boolean, lastLogin: string | null, createdAt: string } }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null, page: number, perPage: number, pages: number } } };
 
 export type UserStatsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -101,26 +103,26 @@ export type CreateUserMutationVariables = Exact<{
 }>;
 
 
-export type CreateUserMutation = { createUser: { id: number, username: string, role: UserRole, isActive: boolean, email: string | null } };
+export type CreateUserMutation = { createUser: { id: string, username: string, role: UserRole, isActive: boolean, email: string | null } };
 
 export type UpdateUserMutationVariables = Exact<{
-  id: number;
+  id: string | number;
   input: UpdateUserInput;
 }>;
 
 
-export type UpdateUserMutation = { updateUser: { id: number, username: string, role: UserRole, isActive: boolean } };
+export type UpdateUserMutation = { updateUser: { id: string, username: string, role: UserRole, isActive: boolean } };
 
 export type DeleteUserMutationVariables = Exact<{
-  id: number;
+  id: string | number;
 }>;
 
 
-export type DeleteUserMutation = { deleteUser: number };
+export type DeleteUserMutation = { deleteUser: string };
 
 export type ToggleUserStatusMutationVariables = Exact<{
-  id: number;
+  id: string | number;
 }>;
 
 
-export type ToggleUserStatusMutation = { toggleUserStatus: { id: number, isActive: boolean } };
+export type ToggleUserStatusMutation = { toggleUserStatus: { id: string, isActive: boolean } };

@@ -7,7 +7,7 @@ import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import type { AuthUser, Role } from '../../auth/permissions.js';
 import { generatePassword, hashPassword } from '../../auth/passwords.js';
 import { BusinessRuleError, ConflictError, ResourceNotFoundError } from '../../lib/errors.js';
-import { pageOf, type Page } from '../../lib/pagination.js';
+import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PubSub } from '../../realtime/pubsub.js';
 
@@ -36,6 +36,8 @@ export interface UserServiceDeps {
 export interface ListUsersQuery {
   page: number;
   perPage: number;
+  first?: number;
+  after?: number;
   sort: string;
   order: 'asc' | 'desc';
   search?: string;
@@ -52,17 +54,18 @@ export async function listUsers(deps: UserServiceDeps, q: ListUsersQuery): Promi
     ...(q.status ? { isActive: q.status === 'active' } : {}),
     ...(q.startDate || q.endDate ? { createdAt: { ...(q.startDate ? { gte: q.startDate } : {}), ...(q.endDate ? { lte: q.endDate } : {}) } } : {}),
   };
+  const w = windowOf(q);
   const [items, total] = await Promise.all([
     deps.prisma.user.findMany({
       where,
       select: USER_PUBLIC_SELECT,
       orderBy: [{ [q.sort]: q.order }, { id: q.order }],
-      skip: (q.page - 1) * q.perPage,
-      take: q.perPage,
+      skip: w.offset,
+      take: w.limit,
     }),
     deps.prisma.user.count({ where }),
   ]);
-  return pageOf(items, total, q.page, q.perPage);
+  return pageOf(items, total, w);
 }
 
 export async function getUser(deps: UserServiceDeps, id: number): Promise<PublicUser> {
