@@ -24,6 +24,9 @@ export interface LogRow {
   message: string;
   traceback: string | null;
   context: Record<string, unknown> | null;
+  userId: number | null;
+  requestId: string | null;
+  instanceId: number | null;
 }
 
 export interface PersistedLog extends LogRow {
@@ -44,7 +47,11 @@ export function rowFromPinoLine(line: string): LogRow | undefined {
   for (const [k, v] of Object.entries(obj)) if (!RESERVED.has(k)) context[k] = v;
   const err = obj.err as { message?: string; stack?: string; type?: string } | undefined;
   if (err?.message) context.error = err.message;
+  const intOf = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 && v <= 2_147_483_647 ? v : null);
   return {
+    userId: intOf(obj.current_user_id) ?? intOf(obj.user_id),
+    requestId: typeof obj.request_id === 'string' ? obj.request_id.slice(0, 64) : null,
+    instanceId: intOf(obj.instance_id),
     timestamp: new Date(typeof obj.time === 'number' ? obj.time : Date.now()),
     level,
     module: typeof obj.module === 'string' && obj.module ? obj.module.slice(0, 100) : 'app',

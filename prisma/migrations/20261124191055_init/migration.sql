@@ -1,6 +1,9 @@
 -- CreateSchema
 CREATE SCHEMA IF NOT EXISTS "public";
 
+-- CreateExtension
+CREATE EXTENSION IF NOT EXISTS "pg_trgm";
+
 -- CreateEnum
 CREATE TYPE "UserRole" AS ENUM ('admin', 'user', 'viewer');
 
@@ -112,6 +115,7 @@ CREATE TABLE "instances" (
     "connection_status" VARCHAR(20),
     "last_connection_error" TEXT,
     "last_sync_at" TIMESTAMPTZ(6),
+    "connection_options" JSONB NOT NULL DEFAULT '{}',
     "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "deleted_at" TIMESTAMPTZ(6),
@@ -317,6 +321,9 @@ CREATE TABLE "unified_logs" (
     "message" TEXT NOT NULL,
     "traceback" TEXT,
     "context" JSONB,
+    "user_id" INTEGER,
+    "request_id" VARCHAR(64),
+    "instance_id" INTEGER,
     "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "unified_logs_pkey" PRIMARY KEY ("id")
@@ -530,6 +537,18 @@ CREATE INDEX "unified_logs_level_timestamp_idx" ON "unified_logs"("level", "time
 
 -- CreateIndex
 CREATE INDEX "unified_logs_module_timestamp_idx" ON "unified_logs"("module", "timestamp");
+
+-- CreateIndex
+CREATE INDEX "unified_logs_user_id_timestamp_idx" ON "unified_logs"("user_id", "timestamp");
+
+-- CreateIndex
+CREATE INDEX "unified_logs_instance_id_timestamp_idx" ON "unified_logs"("instance_id", "timestamp");
+
+-- CreateIndex
+CREATE INDEX "unified_logs_request_id_idx" ON "unified_logs"("request_id");
+
+-- CreateIndex
+CREATE INDEX "unified_logs_message_trgm_idx" ON "unified_logs" USING GIN ("message" gin_trgm_ops);
 
 -- CreateIndex
 CREATE UNIQUE INDEX "global_params_key_key" ON "global_params"("key");

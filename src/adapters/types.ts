@@ -1,0 +1,100 @@
+/**
+ * The contract between the platform and one managed database engine. One module per engine
+ * implements it (postgres.ts, mysql.ts, sqlserver.ts, oracle.ts); registry.ts maps db type → adapter
+ * so no other code switches on the engine. Adapters never touch the platform's own database.
+ */
+
+export const DB_TYPES = ['postgresql', 'mysql', 'sqlserver', 'oracle'] as const;
+export type DbType = (typeof DB_TYPES)[number];
+
+/** Everything needed to open one connection; the password is already decrypted, in memory only. */
+export interface ConnInfo {
+  dbType: DbType;
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  /** Database to connect to (Oracle: service name or SID; see options.oracleConnectAs). */
+  database?: string | null;
+  options?: ConnectionOptions;
+}
+
+export interface ConnectionOptions {
+  /** Use TLS (PostgreSQL sslmode=require, MySQL ssl, SQL Server encrypt). Default false. */
+  tls?: boolean;
+  /** Verify the server certificate when tls is on. Default false (self-signed servers are common). */
+  tlsRejectUnauthorized?: boolean;
+  /** Oracle: connect with a service name (default) or a SID. */
+  oracleConnectAs?: 'service' | 'sid';
+  /** SQL Server named instance (e.g. SQLEXPRESS). */
+  sqlserverInstanceName?: string;
+  /** Connect timeout in ms (default DEFAULT_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+export interface ServerVersion {
+  /** Raw version banner, e.g. "PostgreSQL 15.19 (Debian 15.19-0+deb12u1) on x86_64…". */
+  raw: string;
+  /** e.g. "15.19" (SPEC §3.5 main_version: first two components). */
+  main: string;
+  /** e.g. "15.19" or "10.11.19" (SPEC §3.5 detailed_version). */
+  detailed: string;
+  /** Display form: main if equal to detailed, else "main (detailed)". */
+  display: string;
+}
+
+/** Why a connection failed, in terms a DBA can act on. */
+export type ConnectionFailureKind = 'refused' | 'timeout' | 'auth_failed' | 'unknown_database' | 'tls_required' | 'host_not_found' | 'other';
+
+export class ConnectionFailure extends Error {
+  constructor(
+    readonly kind: ConnectionFailureKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Configurable account filters of SPEC §3.4 (database_filters). */
+export interface AccountFilter {
+  excludeUsers: string[];
+  /** SQL LIKE patterns. */
+  excludePatterns: string[];
+}
+
+/**
+ * One account as read from an engine, already normalised to the unified model of SPEC §2.5.
+ * Only the privilege fields of the account's engine are set.
+ */
+export interface UnifiedAccount {
+  /** Identity on the instance: MySQL "user@host", otherwise the login/role/user name. */
+  username: string;
+  host?: string | null;
+  isSuperuser: boolean;
+  isActive: boolean;
+  isLocked: boolean;
+  globalPrivileges?: string[];
+  databasePrivileges?: Record<string, string[]>;
+  predefinedRoles?: string[];
+  roleAttributes?: Record<string, unknown>;
+  databasePrivilegesPg?: Record<string, string[]>;
+  tablespacePrivileges?: Record<string, string[]>;
+  serverRoles?: string[];
+  serverPermissions?: string[];
+  databaseRoles?: Record<string, string[]>;
+  databasePermissions?: Record<string, string[]>;
+  oracleRoles?: string[];
+  systemPrivileges?: string[];
+  tablespacePrivilegesOracle?: Record<string, string[]>;
+  typeSpecific: Record<string, unknown>;
+}
+
+export interface DbAdapter {
+  readonly dbType: DbType;
+  /** Opens a connection, reads the version, closes. Throws ConnectionFailure. */
+  testConnection(conn: ConnInfo): Promise<ServerVersion>;
+  /** Reads every account (filters applied in SQL) with its privileges. Throws ConnectionFailure. */
+  fetchAccounts(conn: ConnInfo, filter: AccountFilter): Promise<{ version: ServerVersion; accounts: UnifiedAccount[] }>;
+}
