@@ -20,6 +20,7 @@ import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir } from './graphql/yo
 import { attachGraphqlWs } from './graphql/ws.js';
 import { restRouter } from './rest/router.js';
 import { errorHandler, notFoundHandler } from './rest/handler.js';
+import { requestScopeMiddleware } from './logging/request-context.js';
 
 export interface App {
   deps: AppDeps;
@@ -102,6 +103,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  app.use(requestScopeMiddleware);
   app.use(GRAPHIQL_ASSETS_PATH, express.static(graphiqlAssetsDir(), { immutable: true, maxAge: '1d', fallthrough: false }));
   app.get('/favicon.ico', (_req, res) => res.status(204).end());
   const yoga = buildYoga(deps);

@@ -2,13 +2,13 @@
  * The per-request context shared by GraphQL resolvers and REST handlers: who is calling, from where,
  * and the process dependencies. Built the same way for HTTP, GraphQL over HTTP and WebSocket.
  */
-import { randomUUID } from 'node:crypto';
 import type { AppDeps } from './deps.js';
 import { authenticateToken } from './auth/authenticate.js';
 import type { AuthUser } from './auth/permissions.js';
 import { bearerToken } from './auth/tokens.js';
 import { AppError, AuthenticationError } from './lib/errors.js';
 import type { Logger } from './logging/logger.js';
+import { currentScope, requestIdOf } from './logging/request-context.js';
 
 export interface Ctx {
   deps: AppDeps;
@@ -35,7 +35,8 @@ export interface RequestInfo {
 }
 
 export async function createContext(deps: AppDeps, req: RequestInfo): Promise<Ctx> {
-  const requestId = req.requestId && /^[\w-]{1,64}$/.test(req.requestId) ? req.requestId : randomUUID();
+  const scope = currentScope();
+  const requestId = scope?.request_id ?? requestIdOf(req.requestId);
   const bearer = bearerToken(req.authorization);
   let user: AuthUser | null = null;
   let authError: AuthenticationError | undefined;
@@ -48,7 +49,8 @@ export async function createContext(deps: AppDeps, req: RequestInfo): Promise<Ct
     }
   }
   const ip = req.ip ?? 'unknown';
-  const log = deps.logger.child({ request_id: requestId, ip_address: ip, ...(user ? { current_user_id: user.id } : {}) });
+  if (scope && user) scope.current_user_id = user.id;
+  const log = scope ? deps.logger : deps.logger.child({ request_id: requestId, ip_address: ip, ...(user ? { current_user_id: user.id } : {}) });
   return {
     deps,
     user,

@@ -5,6 +5,7 @@
 import pino, { type Logger } from 'pino';
 import { redactDeep } from '../lib/redact.js';
 import { UnifiedLogSink } from './unified-log-sink.js';
+import { currentScope } from './request-context.js';
 
 export type { Logger };
 
@@ -23,6 +24,8 @@ export function createLogger(level: string, stdout: NodeJS.WritableStream | null
       level: level === 'trace' || level === 'debug' ? level : 'info',
       base: { service: 'whalefall' },
       timestamp: pino.stdTimeFunctions.epochTime,
+      // Request id, client and user of the request being served, when there is one.
+      mixin: () => ({ ...currentScope() }),
       formatters: { log: (obj) => redactDeep(obj) as Record<string, unknown> },
       serializers: { err: pino.stdSerializers.err },
     },

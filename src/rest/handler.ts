@@ -56,7 +56,6 @@ export function rest<S extends ZodTypeAny, O>(
 ): RequestHandler {
   return async (req, res) => {
     const ctx = await restContext(deps, req);
-    res.setHeader('X-Request-Id', ctx.requestId);
     const result = await execute(op, ctx, toInput(req) as output<S>);
     present(res, result, ctx);
   };

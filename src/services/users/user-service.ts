@@ -31,6 +31,7 @@ export interface UserServiceDeps {
   prisma: PrismaClient;
   logger: Logger;
   pubsub: PubSub;
+  authCache: { evict(id: number): void };
 }
 
 export interface ListUsersQuery {
@@ -237,6 +238,7 @@ async function otherActiveAdmins(tx: Prisma.TransactionClient, exceptId: number)
 }
 
 function changed(deps: UserServiceDeps, id: number): void {
+  deps.authCache.evict(id); // this replica at once; the others through pub/sub
   deps.pubsub.publish('user.changed', { id });
 }
 

@@ -1,8 +1,8 @@
+-- pg_trgm backs the trigram index on unified_logs.message (keyword search).
+CREATE EXTENSION IF NOT EXISTS "pg_trgm";
+
 -- CreateSchema
 CREATE SCHEMA IF NOT EXISTS "public";
-
--- CreateExtension
-CREATE EXTENSION IF NOT EXISTS "pg_trgm";
 
 -- CreateEnum
 CREATE TYPE "UserRole" AS ENUM ('admin', 'user', 'viewer');

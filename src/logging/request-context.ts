@@ -1,0 +1,43 @@
+/**
+ * Request-scoped context for logging: every log line written while serving a request carries its
+ * request id, client address and (once known) user id, whichever module writes it.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+
+export interface RequestScope {
+  request_id: string;
+  ip_address?: string;
+  method?: string;
+  url?: string;
+  user_agent?: string;
+  current_user_id?: number;
+}
+
+const storage = new AsyncLocalStorage<RequestScope>();
+
+export function currentScope(): RequestScope | undefined {
+  return storage.getStore();
+}
+
+export function runInScope<T>(scope: RequestScope, fn: () => T): T {
+  return storage.run(scope, fn);
+}
+
+/** Accepts a sane X-Request-Id from the client or generates one, and echoes it on the response. */
+export function requestIdOf(header: string | undefined | null): string {
+  return header && /^[\w.:-]{1,64}$/.test(header) ? header : randomUUID();
+}
+
+export function requestScopeMiddleware(req: Request, res: Response, next: NextFunction): void {
+  const scope: RequestScope = {
+    request_id: requestIdOf(req.get('x-request-id')),
+    ip_address: req.ip,
+    method: req.method,
+    url: req.originalUrl.split('?')[0],
+    user_agent: req.get('user-agent')?.slice(0, 300),
+  };
+  res.setHeader('X-Request-Id', scope.request_id);
+  storage.run(scope, next);
+}
