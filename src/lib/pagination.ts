@@ -70,7 +70,10 @@ export function listQuerySchema<S extends string, F extends string>(opts: ListQu
     page: intParam(1, 1, 1_000_000, 'page'),
     perPage: intParam(opts.defaultPerPage ?? DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, 'per_page'),
     /** Relay-style alternative to page/per_page: `first` items after the `after` cursor. */
-    first: intParam(0, 1, MAX_PER_PAGE, 'first').optional(),
+    first: z.preprocess(
+      (v) => (v === undefined || v === null || v === '' ? undefined : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
+      z.number({ invalid_type_error: 'first 必须是整数' }).int('first 必须是整数').min(1, 'first 不能小于 1').max(MAX_PER_PAGE, `first 不能大于 ${MAX_PER_PAGE}`).optional(),
+    ),
     after: cursorSchema.optional(),
     sort: z
       .string()

@@ -17,7 +17,7 @@ export function validationErrorFrom(error: ZodError): ValidationError {
 }
 
 export function parseInput<S extends ZodTypeAny>(schema: S, raw: unknown): output<S> {
-  const res = schema.safeParse(raw ?? {});
+  const res = schema.safeParse(raw);
   if (!res.success) throw validationErrorFrom(res.error);
   return res.data;
 }

@@ -50,5 +50,5 @@ export function authorize(ctx: Ctx, requires: Requirement, operationName: string
 
 export async function execute<S extends ZodTypeAny, O>(op: Operation<S, O>, ctx: Ctx, raw: unknown): Promise<O> {
   authorize(ctx, op.requires, op.name);
-  return op.run(ctx, parseInput(op.input, raw));
+  return op.run(ctx, parseInput(op.input, raw ?? {}));
 }
