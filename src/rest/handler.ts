@@ -46,7 +46,7 @@ export function restContext(deps: AppDeps, req: Request): Promise<Ctx> {
   });
 }
 
-export type Presenter<O> = (res: Response, result: O, ctx: Ctx) => void;
+export type Presenter<O> = (res: Response, result: O, ctx: Ctx, req: Request) => void | Promise<void>;
 
 export function rest<S extends ZodTypeAny, O>(
   deps: AppDeps,
@@ -57,7 +57,7 @@ export function rest<S extends ZodTypeAny, O>(
   return async (req, res) => {
     const ctx = await restContext(deps, req);
     const result = await execute(op, ctx, toInput(req) as output<S>);
-    present(res, result, ctx);
+    await present(res, result, ctx, req);
   };
 }
 
