@@ -20,7 +20,7 @@ import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir } from './graphql/yo
 import { attachGraphqlWs } from './graphql/ws.js';
 import { restRouter } from './rest/router.js';
 import { errorHandler, notFoundHandler } from './rest/handler.js';
-import { requestScopeMiddleware } from './logging/request-context.js';
+import { requestScopeMiddleware, runRequestInScope } from './logging/request-context.js';
 
 export interface App {
   deps: AppDeps;
@@ -107,12 +107,18 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.use(GRAPHIQL_ASSETS_PATH, express.static(graphiqlAssetsDir(), { immutable: true, maxAge: '1d', fallthrough: false }));
   app.get('/favicon.ico', (_req, res) => res.status(204).end());
   const yoga = buildYoga(deps);
-  app.use('/graphql', yoga as unknown as express.RequestHandler);
   app.use(restRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps));
 
-  const server = http.createServer(app);
+  // GraphQL goes straight to yoga: Express adds nothing there but ~0.2 ms per request (bench/http).
+  const server = http.createServer((req, res) => {
+    if (req.url === '/graphql' || req.url?.startsWith('/graphql?')) {
+      runRequestInScope(req, res, config.trustProxy, () => void yoga(req, res));
+    } else {
+      app(req, res);
+    }
+  });
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
   const ws = attachGraphqlWs(server, yoga as never, deps);

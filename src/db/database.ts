@@ -26,7 +26,7 @@ export async function openDatabase(config: Config, log: (msg: string) => void): 
     const { applied } = await migrate(url, log);
     if (applied.length) log(`database schema up to date (${applied.length} migration(s) applied)`);
     const prismaPool = new pg.Pool({ connectionString: url, max: config.databasePoolSize });
-    const pool = new pg.Pool({ connectionString: url, max: Math.max(2, Math.floor(config.databasePoolSize / 2)) });
+    const pool = new pg.Pool({ connectionString: url, max: config.databasePoolSize });
     // An idle client losing its connection (server restart) must not crash the process.
     prismaPool.on('error', () => {});
     pool.on('error', () => {});

@@ -4,6 +4,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
 export interface RequestScope {
@@ -40,4 +41,28 @@ export function requestScopeMiddleware(req: Request, res: Response, next: NextFu
   };
   res.setHeader('X-Request-Id', scope.request_id);
   storage.run(scope, next);
+}
+
+/** The client address of a raw Node request (X-Forwarded-For only behind a trusted proxy). */
+export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const fwd = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket.remoteAddress;
+}
+
+/** The same scope as requestScopeMiddleware, for requests served without Express (GraphQL). */
+export function runRequestInScope(req: IncomingMessage, res: ServerResponse, trustProxy: boolean, fn: () => void): void {
+  const header = req.headers['x-request-id'];
+  const scope: RequestScope = {
+    request_id: requestIdOf(Array.isArray(header) ? header[0] : header),
+    ip_address: clientIpOf(req, trustProxy),
+    method: req.method,
+    url: (req.url ?? '').split('?')[0],
+    user_agent: req.headers['user-agent']?.slice(0, 300),
+  };
+  res.setHeader('X-Request-Id', scope.request_id);
+  storage.run(scope, fn);
 }
