@@ -14,12 +14,14 @@ import { createAppPubSub, type LogEvent } from './realtime/pubsub.js';
 import { TokenService } from './auth/tokens.js';
 import { AuthUserCache } from './auth/authenticate.js';
 import { resolveJwtSecret } from './auth/jwt-secret.js';
+import { resolveCredentialKey } from './auth/credential-key.js';
 import { Limiter } from './lib/rate-limit.js';
 import { ensureBootstrapAdmin } from './services/users/user-service.js';
 import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir } from './graphql/yoga.js';
 import { attachGraphqlWs } from './graphql/ws.js';
 import { restRouter } from './rest/router.js';
 import { errorHandler, notFoundHandler } from './rest/handler.js';
+import { Scheduler } from './services/scheduler/scheduler-service.js';
 import { requestScopeMiddleware, runRequestInScope } from './logging/request-context.js';
 
 export interface App {
@@ -81,6 +83,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     pubsub,
     redis: redis?.client,
     tokens,
+    credentialKey: resolveCredentialKey(config, bootLog),
     authCache,
     limiters: {
       loginPerUser: new Limiter({ keyPrefix: `${prefix}rl:login:user`, points: config.loginLimitPerUser, durationSeconds: config.loginLimitWindow }, redis?.client),
@@ -123,6 +126,22 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   server.requestTimeout = 60_000;
   const ws = attachGraphqlWs(server, yoga as never, deps);
 
+  // The scheduler starts once the server is built (its job API is served by it) and stops first.
+  const scheduler = new Scheduler(deps, { databaseUrl: db.url, embedded: db.embedded });
+  deps.scheduler = scheduler;
+  try {
+    await scheduler.start();
+  } catch (err) {
+    await ws.close().catch(() => {});
+    await sink.detach().catch(() => {});
+    if (redis) {
+      redis.subscriber.disconnect();
+      redis.client.disconnect();
+    }
+    await db.close();
+    throw err;
+  }
+
   let stopped = false;
   return {
     deps,
@@ -140,6 +159,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      // Jobs first: no new ones, running ones finish (up to SCHEDULER_STOP_TIMEOUT_MS), locks released.
+      await scheduler.stop().catch((err: Error) => logger.error({ module: 'scheduler', err }, `调度器停止失败: ${err.message}`));
       await ws.close().catch(() => {});
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

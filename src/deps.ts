@@ -9,6 +9,8 @@ import type { Limiter } from './lib/rate-limit.js';
 import type { PubSub } from './realtime/pubsub.js';
 import type { TokenService } from './auth/tokens.js';
 import type { AuthUserCache } from './auth/authenticate.js';
+import type { CredentialKey } from './lib/crypto.js';
+import type { Scheduler } from './services/scheduler/scheduler-service.js';
 
 export interface AppDeps {
   config: Config;
@@ -20,7 +22,11 @@ export interface AppDeps {
   pubsub: PubSub;
   redis?: Redis;
   tokens: TokenService;
+  /** Seals and opens stored instance credentials (AES-256-GCM). */
+  credentialKey: CredentialKey;
   authCache: AuthUserCache;
   limiters: { loginPerUser: Limiter; loginPerIp: Limiter; api: Limiter };
   startedAt: Date;
+  /** The job scheduler (Agenda); set by buildApp once its job store is connected. */
+  scheduler?: Scheduler;
 }

@@ -39,9 +39,18 @@ const EnvSchema = z.object({
   LOGIN_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(300),
   API_RATE_LIMIT_PER_USER: int(1, 10_000_000).default(3000),
   API_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  SYNC_CONCURRENCY: int(1, 64).default(4),
   GRAPHQL_MAX_DEPTH: int(2, 50).default(10),
   GRAPHQL_MAX_COST: int(100, 1_000_000).default(5000),
   TRUST_PROXY: bool.default('false'),
+  SCHEDULER_ENABLED: bool.default('true'),
+  SCHEDULER_PROCESS_EVERY_MS: int(50, 60_000).default(1000),
+  SCHEDULER_LOCK_LIFETIME_MS: int(1000, 86_400_000).default(600_000),
+  SCHEDULER_CONCURRENCY: int(1, 200).default(10),
+  SCHEDULER_STOP_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  SCHEDULER_MISFIRE_GRACE_SECONDS: int(1, 86_400).default(300),
+  SCHEDULER_RUN_LIMIT_PER_USER: int(1, 100_000).default(10),
+  SCHEDULER_RUN_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
 });
 
 export type Config = Readonly<{
@@ -65,9 +74,20 @@ export type Config = Readonly<{
   loginLimitWindow: number;
   apiLimitPerUser: number;
   apiLimitWindow: number;
+  syncConcurrency: number;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
   trustProxy: boolean;
+  scheduler: Readonly<{
+    enabled: boolean;
+    processEveryMs: number;
+    lockLifetimeMs: number;
+    concurrency: number;
+    stopTimeoutMs: number;
+    misfireGraceSeconds: number;
+    runLimitPerUser: number;
+    runLimitWindowSeconds: number;
+  }>;
   version: string;
 }>;
 
@@ -104,9 +124,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginLimitWindow: e.LOGIN_RATE_LIMIT_WINDOW_SECONDS,
     apiLimitPerUser: e.API_RATE_LIMIT_PER_USER,
     apiLimitWindow: e.API_RATE_LIMIT_WINDOW_SECONDS,
+    syncConcurrency: e.SYNC_CONCURRENCY,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: e.GRAPHQL_MAX_COST,
     trustProxy: e.TRUST_PROXY,
+    scheduler: Object.freeze({
+      enabled: e.SCHEDULER_ENABLED,
+      processEveryMs: e.SCHEDULER_PROCESS_EVERY_MS,
+      lockLifetimeMs: e.SCHEDULER_LOCK_LIFETIME_MS,
+      concurrency: e.SCHEDULER_CONCURRENCY,
+      stopTimeoutMs: e.SCHEDULER_STOP_TIMEOUT_MS,
+      misfireGraceSeconds: e.SCHEDULER_MISFIRE_GRACE_SECONDS,
+      runLimitPerUser: e.SCHEDULER_RUN_LIMIT_PER_USER,
+      runLimitWindowSeconds: e.SCHEDULER_RUN_LIMIT_WINDOW_SECONDS,
+    }),
     version: '4.0.0',
   });
 }

@@ -8,6 +8,8 @@ import type { AppDeps } from '../deps.js';
 import { authRoutes } from './auth.js';
 import { healthRoutes } from './health.js';
 import { userRoutes } from './users.js';
+import { syncRoutes } from './sync.js';
+import { schedulerRoutes } from './scheduler.js';
 
 export const JSON_BODY_LIMIT = '1mb';
 
@@ -18,5 +20,7 @@ export function restRouter(deps: AppDeps): Router {
   r.use(healthRoutes(deps));
   r.use(authRoutes(deps));
   r.use(userRoutes(deps));
+  r.use(syncRoutes(deps));
+  r.use(schedulerRoutes(deps));
   return r;
 }

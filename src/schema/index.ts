@@ -5,6 +5,9 @@ import './user.js';
 import './auth.js';
 import './system.js';
 import './log.js';
+import './sync.js';
+import './account.js';
+import './scheduler.js';
 
 export const schema = builder.toSchema();
 

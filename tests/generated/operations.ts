@@ -2,6 +2,30 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** A new job: exactly one of schedule, intervalSeconds or trigger */
+export type CreateJobInput = {
+  /** sync_accounts only: postgresql, mysql, sqlserver or oracle */
+  dbType?: string | null | undefined;
+  description?: string | null | undefined;
+  /** default true */
+  enabled?: boolean | null | undefined;
+  /** optional; generated when absent (letters, digits, _ . -) */
+  id?: string | null | undefined;
+  intervalSeconds?: number | null | undefined;
+  name: string;
+  /** task parameters, snake_case keys (see Query.taskTypes) */
+  params?: unknown;
+  /** default false */
+  paused?: boolean | null | undefined;
+  /** "0 *\/30 * * * *", "*\/5 * * * *", "every 30 minutes", "@every 1h30m", "@daily" */
+  schedule?: string | null | undefined;
+  /** one of Query.taskTypes */
+  taskType: string;
+  /** IANA zone for cron schedules (default UTC) */
+  timezone?: string | null | undefined;
+  trigger?: JobTriggerInput | null | undefined;
+};
+
 export type CreateUserInput = {
   email?: string | null | undefined;
   isActive?: boolean | null | undefined;
@@ -11,6 +35,46 @@ export type CreateUserInput = {
   /** 3-20 letters, digits or underscores */
   username: string;
 };
+
+/** running; success; failed; skipped (a fire while the previous run was still running, or later than the misfire grace); interrupted (its process stopped or died) */
+export type JobRunStatus =
+  | 'failed'
+  | 'interrupted'
+  | 'running'
+  | 'skipped'
+  | 'success';
+
+/** scheduled: a fire of the schedule; manual: run now */
+export type JobRunTrigger =
+  | 'manual'
+  | 'scheduled';
+
+/** active: fires on schedule; paused: skips its fires but can run now; disabled: off entirely (no fires, no run-now) */
+export type JobStatus =
+  | 'active'
+  | 'disabled'
+  | 'paused';
+
+/** Upstream APScheduler trigger: type cron (second … dayOfWeek; dayOfWeek numbers mon=0) or interval (weeks … seconds) */
+export type JobTriggerInput = {
+  day?: string | null | undefined;
+  dayOfWeek?: string | null | undefined;
+  days?: number | null | undefined;
+  hour?: string | null | undefined;
+  hours?: number | null | undefined;
+  minute?: string | null | undefined;
+  minutes?: number | null | undefined;
+  month?: string | null | undefined;
+  second?: string | null | undefined;
+  seconds?: number | null | undefined;
+  /** cron or interval */
+  type: string;
+  weeks?: number | null | undefined;
+};
+
+export type JobTriggerType =
+  | 'cron'
+  | 'interval';
 
 export type LogLevel =
   | 'CRITICAL'
@@ -30,6 +94,21 @@ export type Permission =
 export type SortOrder =
   | 'asc'
   | 'desc';
+
+/** Fields to change; a new schedule, time zone or task type reschedules the job from now */
+export type UpdateJobInput = {
+  /** null clears the db type filter */
+  dbType?: string | null | undefined;
+  description?: string | null | undefined;
+  intervalSeconds?: number | null | undefined;
+  name?: string | null | undefined;
+  /** replaces the parameters */
+  params?: unknown;
+  schedule?: string | null | undefined;
+  taskType?: string | null | undefined;
+  timezone?: string | null | undefined;
+  trigger?: JobTriggerInput | null | undefined;
+};
 
 export type UpdateUserInput = {
   email?: string | null | undefined;
@@ -77,6 +156,105 @@ export type LogCreatedSubscriptionVariables = Exact<{
 
 
 export type LogCreatedSubscription = { logCreated: { id: number, level: string, module: string, message: string, context: unknown } };
+
+export type JobRunFieldsFragment = { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null };
+
+export type JobFieldsFragment = { id: string, name: string, taskType: string, dbType: string | null, params: unknown, schedule: string, triggerType: JobTriggerType, trigger: string, cronExpression: string | null, intervalSeconds: number | null, timezone: string, description: string | null, isBuiltin: boolean, isPaused: boolean, isEnabled: boolean, status: JobStatus, nextRunTime: string | null, running: boolean, createdBy: string | null, createdAt: string, updatedAt: string, lastRun: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } | null };
+
+export type JobsQueryVariables = Exact<{
+  page?: number | null | undefined;
+  perPage?: number | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  search?: string | null | undefined;
+  status?: JobStatus | null | undefined;
+  taskType?: string | null | undefined;
+  sort?: string | null | undefined;
+  order?: string | null | undefined;
+}>;
+
+
+export type JobsQuery = { jobs: { totalCount: number, pageInfo: { hasNextPage: boolean, page: number, perPage: number, pages: number }, nodes: Array<{ id: string, name: string, taskType: string, dbType: string | null, params: unknown, schedule: string, triggerType: JobTriggerType, trigger: string, cronExpression: string | null, intervalSeconds: number | null, timezone: string, description: string | null, isBuiltin: boolean, isPaused: boolean, isEnabled: boolean, status: JobStatus, nextRunTime: string | null, running: boolean, createdBy: string | null, createdAt: string, updatedAt: string, lastRun: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } | null }> } };
+
+export type JobQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type JobQuery = { job: { id: string, name: string, taskType: string, dbType: string | null, params: unknown, schedule: string, triggerType: JobTriggerType, trigger: string, cronExpression: string | null, intervalSeconds: number | null, timezone: string, description: string | null, isBuiltin: boolean, isPaused: boolean, isEnabled: boolean, status: JobStatus, nextRunTime: string | null, running: boolean, createdBy: string | null, createdAt: string, updatedAt: string, lastRun: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } | null } };
+
+export type JobRunsQueryVariables = Exact<{
+  jobId: string | number;
+  page?: number | null | undefined;
+  perPage?: number | null | undefined;
+  status?: JobRunStatus | null | undefined;
+  trigger?: JobRunTrigger | null | undefined;
+}>;
+
+
+export type JobRunsQuery = { jobRuns: { totalCount: number, pageInfo: { page: number, perPage: number, pages: number }, nodes: Array<{ id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null }> } };
+
+export type TaskTypesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TaskTypesQuery = { taskTypes: Array<{ name: string, label: string, description: string, params: unknown, usesDbType: boolean }> };
+
+export type CreateJobMutationVariables = Exact<{
+  input: CreateJobInput;
+}>;
+
+
+export type CreateJobMutation = { createJob: { id: string, name: string, taskType: string, dbType: string | null, params: unknown, schedule: string, triggerType: JobTriggerType, trigger: string, cronExpression: string | null, intervalSeconds: number | null, timezone: string, description: string | null, isBuiltin: boolean, isPaused: boolean, isEnabled: boolean, status: JobStatus, nextRunTime: string | null, running: boolean, createdBy: string | null, createdAt: string, updatedAt: string, lastRun: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } | null } };
+
+export type UpdateJobMutationVariables = Exact<{
+  id: string | number;
+  input: UpdateJobInput;
+}>;
+
+
+export type UpdateJobMutation = { updateJob: { id: string, name: string, taskType: string, dbType: string | null, params: unknown, schedule: string, triggerType: JobTriggerType, trigger: string, cronExpression: string | null, intervalSeconds: number | null, timezone: string, description: string | null, isBuiltin: boolean, isPaused: boolean, isEnabled: boolean, status: JobStatus, nextRunTime: string | null, running: boolean, createdBy: string | null, createdAt: string, updatedAt: string, lastRun: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } | null } };
+
+export type DeleteJobMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DeleteJobMutation = { deleteJob: string };
+
+export type EnableJobMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type EnableJobMutation = { enableJob: { id: string, name: string, taskType: string, dbType: string | null, params: unknown, schedule: string, triggerType: JobTriggerType, trigger: string, cronExpression: string | null, intervalSeconds: number | null, timezone: string, description: string | null, isBuiltin: boolean, isPaused: boolean, isEnabled: boolean, status: JobStatus, nextRunTime: string | null, running: boolean, createdBy: string | null, createdAt: string, updatedAt: string, lastRun: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } | null } };
+
+export type DisableJobMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DisableJobMutation = { disableJob: { id: string, name: string, taskType: string, dbType: string | null, params: unknown, schedule: string, triggerType: JobTriggerType, trigger: string, cronExpression: string | null, intervalSeconds: number | null, timezone: string, description: string | null, isBuiltin: boolean, isPaused: boolean, isEnabled: boolean, status: JobStatus, nextRunTime: string | null, running: boolean, createdBy: string | null, createdAt: string, updatedAt: string, lastRun: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } | null } };
+
+export type PauseJobMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type PauseJobMutation = { pauseJob: { id: string, name: string, taskType: string, dbType: string | null, params: unknown, schedule: string, triggerType: JobTriggerType, trigger: string, cronExpression: string | null, intervalSeconds: number | null, timezone: string, description: string | null, isBuiltin: boolean, isPaused: boolean, isEnabled: boolean, status: JobStatus, nextRunTime: string | null, running: boolean, createdBy: string | null, createdAt: string, updatedAt: string, lastRun: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } | null } };
+
+export type ResumeJobMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ResumeJobMutation = { resumeJob: { id: string, name: string, taskType: string, dbType: string | null, params: unknown, schedule: string, triggerType: JobTriggerType, trigger: string, cronExpression: string | null, intervalSeconds: number | null, timezone: string, description: string | null, isBuiltin: boolean, isPaused: boolean, isEnabled: boolean, status: JobStatus, nextRunTime: string | null, running: boolean, createdBy: string | null, createdAt: string, updatedAt: string, lastRun: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } | null } };
+
+export type RunJobMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type RunJobMutation = { runJob: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } };
 
 export type UsersPageQueryVariables = Exact<{
   page?: number | null | undefined;

@@ -1,0 +1,123 @@
+/**
+ * Oracle adapter (oracledb in thin mode: no Instant Client). Users from dba_users with roles,
+ * system privileges and tablespace quotas, each read in one query with named binds.
+ */
+import oracledb from 'oracledb';
+import { classifyFailure, withTimeout } from './failures.js';
+import { compileFilter } from './filters.js';
+import { parseVersion } from './version.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, type AccountFilter, type ConnInfo, type DbAdapter, type UnifiedAccount } from './types.js';
+
+/** Pure: the connect string for a service name (default) or a SID (unit-tested). */
+export function oracleConnectString(conn: ConnInfo): string {
+  const target = conn.database || 'ORCL';
+  if (conn.options?.oracleConnectAs === 'sid') {
+    return `(DESCRIPTION=(ADDRESS=(PROTOCOL=${conn.options?.tls ? 'TCPS' : 'TCP'})(HOST=${conn.host})(PORT=${conn.port}))(CONNECT_DATA=(SID=${target})))`;
+  }
+  return `${conn.options?.tls ? 'tcps://' : ''}${conn.host}:${conn.port}/${target}`;
+}
+
+async function withConnection<T>(conn: ConnInfo, fn: (c: oracledb.Connection) => Promise<T>): Promise<T> {
+  const timeout = conn.options?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  let c: oracledb.Connection;
+  try {
+    c = await withTimeout(
+      oracledb.getConnection({
+        user: conn.username,
+        password: conn.password,
+        connectString: oracleConnectString(conn),
+        connectTimeout: Math.ceil(timeout / 1000),
+        transportConnectTimeout: Math.ceil(timeout / 1000),
+      }),
+      timeout + 1000,
+      conn,
+    );
+  } catch (err) {
+    throw classifyFailure(err, conn);
+  }
+  try {
+    return await fn(c);
+  } catch (err) {
+    throw classifyFailure(err, conn);
+  } finally {
+    await c.close().catch(() => {});
+  }
+}
+
+interface UserRow {
+  USERNAME: string;
+  USER_ID: number;
+  ACCOUNT_STATUS: string;
+  CREATED: Date | null;
+  EXPIRY_DATE: Date | null;
+  DEFAULT_TABLESPACE: string | null;
+  TEMPORARY_TABLESPACE: string | null;
+  PROFILE: string | null;
+}
+
+export interface OracleCatalog {
+  users: UserRow[];
+  roles: Array<{ GRANTEE: string; GRANTED_ROLE: string }>;
+  sysPrivs: Array<{ GRANTEE: string; PRIVILEGE: string }>;
+  quotas: Array<{ USERNAME: string; TABLESPACE_NAME: string; MAX_BYTES: number }>;
+}
+
+/** Pure: dba_* rows → unified accounts. */
+export function normalizeOracle(cat: OracleCatalog): UnifiedAccount[] {
+  return cat.users.map((u) => {
+    const roles = [...new Set(cat.roles.filter((r) => r.GRANTEE === u.USERNAME).map((r) => r.GRANTED_ROLE))].sort();
+    const privs = [...new Set(cat.sysPrivs.filter((p) => p.GRANTEE === u.USERNAME).map((p) => p.PRIVILEGE))].sort();
+    const ts: Record<string, string[]> = {};
+    if (privs.includes('UNLIMITED TABLESPACE')) ts.ALL_TABLESPACES = ['UNLIMITED'];
+    for (const q of cat.quotas.filter((x) => x.USERNAME === u.USERNAME)) ts[q.TABLESPACE_NAME] = [Number(q.MAX_BYTES) === -1 ? 'UNLIMITED' : 'QUOTA'];
+    const open = u.ACCOUNT_STATUS === 'OPEN';
+    return {
+      username: u.USERNAME,
+      host: null,
+      isSuperuser: ['SYS', 'SYSTEM'].includes(u.USERNAME) || roles.includes('DBA'),
+      isActive: open,
+      isLocked: !open,
+      oracleRoles: roles,
+      systemPrivileges: privs,
+      tablespacePrivilegesOracle: ts,
+      typeSpecific: {
+        user_id: u.USER_ID,
+        account_status: u.ACCOUNT_STATUS,
+        default_tablespace: u.DEFAULT_TABLESPACE,
+        temporary_tablespace: u.TEMPORARY_TABLESPACE,
+        profile: u.PROFILE,
+        created: u.CREATED ? new Date(u.CREATED).toISOString() : null,
+        expiry_date: u.EXPIRY_DATE ? new Date(u.EXPIRY_DATE).toISOString() : null,
+        is_active: open,
+      },
+    };
+  });
+}
+
+const OBJ = { outFormat: oracledb.OUT_FORMAT_OBJECT };
+
+async function readVersion(c: oracledb.Connection) {
+  const r = await c.execute<{ BANNER: string }>('SELECT banner FROM v$version WHERE rownum = 1', [], OBJ);
+  return parseVersion('oracle', r.rows?.[0]?.BANNER ?? '');
+}
+
+export const oracleAdapter: DbAdapter = {
+  dbType: 'oracle',
+  testConnection: (conn) => withConnection(conn, readVersion),
+  fetchAccounts: (conn, filter: AccountFilter) =>
+    withConnection(conn, async (c) => {
+      const version = await readVersion(c);
+      const f = compileFilter('username', filter, (i) => `:f${i}`);
+      const binds = Object.fromEntries(f.params.map((v, i) => [`f${i + 1}`, v]));
+      const where = `WHERE ${f.sql}`;
+      const users = (await c.execute<UserRow>(
+        `SELECT username, user_id, account_status, created, expiry_date, default_tablespace, temporary_tablespace, profile
+           FROM dba_users ${where} ORDER BY username`, binds, OBJ)).rows ?? [];
+      const inUsers = `grantee IN (SELECT username FROM dba_users ${where})`;
+      const roles = (await c.execute<OracleCatalog['roles'][number]>(`SELECT grantee, granted_role FROM dba_role_privs WHERE ${inUsers}`, binds, OBJ)).rows ?? [];
+      const sysPrivs = (await c.execute<OracleCatalog['sysPrivs'][number]>(`SELECT grantee, privilege FROM dba_sys_privs WHERE ${inUsers}`, binds, OBJ)).rows ?? [];
+      const quotas = (await c.execute<OracleCatalog['quotas'][number]>(
+        `SELECT username, tablespace_name, max_bytes FROM dba_ts_quotas WHERE username IN (SELECT username FROM dba_users ${where})`, binds, OBJ)).rows ?? [];
+      return { version, accounts: normalizeOracle({ users, roles, sysPrivs, quotas }) };
+    }),
+};

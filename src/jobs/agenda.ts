@@ -1,0 +1,168 @@
+/**
+ * Agenda with its persistence backend chosen by configuration:
+ * - MONGODB_URL set: @agendajs/mongo-backend (collection `agendaJobs`), the production design;
+ * - otherwise @agendajs/postgres-backend on the platform's own PostgreSQL (table `agenda_jobs`),
+ *   including the embedded PGlite. Agenda polls every processEvery and fires on time anyway: each scan
+ *   locks the jobs due before the next scan and sets a timer for each.
+ *
+ * Once-only across replicas is Agenda's lock: a fire is taken by UPDATE … FOR UPDATE SKIP LOCKED
+ * (PostgreSQL) or findOneAndUpdate (MongoDB); a lock not renewed within its lifetime is taken over.
+ */
+import { Agenda, type JobParameters } from 'agenda';
+import { MongoBackend } from '@agendajs/mongo-backend';
+import { PostgresBackend } from '@agendajs/postgres-backend';
+import { MongoClient } from 'mongodb';
+import type pg from 'pg';
+
+export type BackendKind = 'postgres' | 'mongo';
+
+export interface AgendaStoreOptions {
+  /** Identifies this process in the job store (last_modified_by) and in run history. */
+  name: string;
+  processEveryMs: number;
+  /** Jobs running at once in this process. */
+  concurrency: number;
+  lockLifetimeMs: number;
+  /** The scheduler's pool on the platform database: the job store when there is no MongoDB. */
+  pool: pg.Pool;
+  /** Embedded PGlite: LISTEN/NOTIFY does not cross connections there, so Agenda only polls. */
+  embedded: boolean;
+  mongodbUrl?: string;
+  /** Called with the fire time of every job this process locks (before Agenda advances nextRunAt). */
+  onLocked?: (jobId: string, nextRunAt: Date | null | undefined) => void;
+  /** Errors of the store's notification channel (it reconnects on its own). */
+  onStoreError?: (err: Error) => void;
+}
+
+export interface AgendaStore {
+  agenda: Agenda;
+  kind: BackendKind;
+  /** For logs and health: which store, without credentials. */
+  description: string;
+  /** Whether `id` has the shape of this backend's job ids (uuid / ObjectId). */
+  isJobId(id: string): boolean;
+  /** Closes the store connection. Call after agenda.stop(false). */
+  close(): Promise<void>;
+  /** Drops the LISTEN connection without ceremony (crash simulation). */
+  dropNotifications(): Promise<void>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const OBJECT_ID = /^[0-9a-f]{24}$/i;
+
+function mongoDescription(url: string): string {
+  try {
+    const u = new URL(url);
+    return `MongoDB ${u.host}${u.pathname || ''} (collection agendaJobs)`;
+  } catch {
+    return 'MongoDB (collection agendaJobs)';
+  }
+}
+
+/** How long the store may take to answer at start before the gateway refuses to start. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Connects to the job store (and fails with a clear message when it cannot: Agenda's own connect has no
+ * error path), then builds Agenda on it. Job processing starts only with agenda.start().
+ */
+export async function createAgendaStore(opts: AgendaStoreOptions): Promise<AgendaStore> {
+  let kind: BackendKind;
+  let backend: PostgresBackend | MongoBackend;
+  let description: string;
+  let closeConnection: () => Promise<void>;
+  if (opts.mongodbUrl) {
+    kind = 'mongo';
+    description = mongoDescription(opts.mongodbUrl);
+    const client = new MongoClient(opts.mongodbUrl, { serverSelectionTimeoutMS: CONNECT_TIMEOUT_MS });
+    try {
+      await client.connect();
+      await client.db().command({ ping: 1 });
+    } catch (err) {
+      await client.close().catch(() => {});
+      throw new Error(`scheduler: cannot reach the job store (${description}): ${(err as Error).message}`);
+    }
+    backend = new MongoBackend({ mongo: client.db(), collection: 'agendaJobs' });
+    closeConnection = () => client.close();
+  } else {
+    kind = 'postgres';
+    description = opts.embedded ? 'embedded PostgreSQL (table agenda_jobs)' : 'PostgreSQL (table agenda_jobs)';
+    const pool = opts.pool;
+    try {
+      await pool.query('SELECT 1');
+    } catch (err) {
+      throw new Error(`scheduler: cannot reach the job store (${description}): ${(err as Error).message}`);
+    }
+    // Polling only, no LISTEN/NOTIFY: every scan locks the jobs due before the next one and times them
+    // exactly, so notifications would only start a just-created job up to processEvery sooner, while
+    // costing three NOTIFYs per run (and on PGlite they cannot cross connections at all).
+    backend = new PostgresBackend({ pool, tableName: 'agenda_jobs', disableNotifications: true });
+    // The pool belongs to the scheduler (it also runs the run bookkeeping on it).
+    closeConnection = async () => {};
+  }
+  // The LISTEN channel reconnects by itself after a lost connection, but re-emits the error: an
+  // EventEmitter 'error' without a listener would crash the process (e.g. on a PostgreSQL restart).
+  const channel = backend.notificationChannel as unknown as { on?(event: 'error', fn: (err: Error) => void): void } | undefined;
+  channel?.on?.('error', (err) => opts.onStoreError?.(err));
+
+  // Agenda 6 locks every due job of a scan one query at a time and only then starts dispatching
+  // them, so a burst of fires waited for the whole lock phase. Dispatch each job as soon as it is
+  // locked instead (jobProcessing() is Agenda's own re-entrant dispatcher, also run by its timers).
+  // The lock is also where the fire time a job was due at is still known (run() recomputes nextRunAt
+  // before the handler sees the job), so it is reported here.
+  let agendaRef: Agenda | undefined;
+  const repo = backend.repository;
+  const getNextJobToRun = repo.getNextJobToRun.bind(repo);
+  repo.getNextJobToRun = async (...args: Parameters<typeof getNextJobToRun>) => {
+    const job = await getNextJobToRun(...args);
+    if (job?._id) {
+      opts.onLocked?.(String(job._id), job.nextRunAt);
+      // After Agenda has queued the job (the rest of jobQueueFilling's turn), not before.
+      setImmediate(() => (agendaRef as unknown as { jobProcessor?: { jobProcessing(): unknown } } | undefined)?.jobProcessor?.jobProcessing());
+    }
+    return job;
+  };
+
+  const agenda = new Agenda({
+    backend,
+    name: opts.name,
+    processEvery: opts.processEveryMs,
+    maxConcurrency: opts.concurrency,
+    defaultConcurrency: opts.concurrency,
+    defaultLockLifetime: opts.lockLifetimeMs,
+    // 0 = no limit: a process locks every due job it can, so two replicas share a burst.
+    defaultLockLimit: 0,
+    lockLimit: 0,
+  });
+  agendaRef = agenda;
+
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`scheduler: the job store (${description}) did not become ready`)), 3 * CONNECT_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([agenda.ready, timedOut]);
+  } catch (err) {
+    await closeConnection().catch(() => {});
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  let closed = false;
+  return {
+    agenda,
+    kind,
+    description,
+    isJobId: (id) => (kind === 'postgres' ? UUID.test(id) : OBJECT_ID.test(id)),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await closeConnection().catch(() => {});
+    },
+    dropNotifications: async () => {
+      await backend.notificationChannel?.disconnect().catch(() => {});
+    },
+  };
+}
+
+export type { JobParameters };

@@ -1,0 +1,327 @@
+/**
+ * Sync sessions (SPEC §2.11, §2.12, §3.9 with its [FIX]es): a session covers one instance, a set, or
+ * all active instances (optionally of one db type). Instances run concurrently up to
+ * SYNC_CONCURRENCY; one failing instance never fails the others; cancel stops instances that have not
+ * started and never overwrites the `cancelled` status. Each instance is guarded by a PostgreSQL
+ * advisory lock so two replicas never sync the same instance at once.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AppDeps } from '../../deps.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+import type { SyncType } from '../../generated/prisma/enums.js';
+import { getAdapter } from '../../adapters/registry.js';
+import { ConnectionFailure, type DbType } from '../../adapters/types.js';
+import { ResourceNotFoundError, ValidationError, ConflictError } from '../../lib/errors.js';
+import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
+import { applySnapshot, type SnapshotCounts } from './account-writer.js';
+import { accountFilterFor, connInfoFor } from './connection.js';
+
+/** Namespace of the per-instance advisory locks (pg_try_advisory_lock(ns, instance_id)). */
+const INSTANCE_LOCK_NS = 72_707_003;
+
+export const SESSION_INCLUDE = { records: { orderBy: { id: 'asc' } } } satisfies Prisma.SyncSessionInclude;
+export type SessionWithRecords = Prisma.SyncSessionGetPayload<{ include: typeof SESSION_INCLUDE }>;
+export type SyncRecord = SessionWithRecords['records'][number];
+
+export interface SyncScope {
+  instanceIds?: number[];
+  dbType?: DbType;
+}
+
+/** Sessions running in this process, so stop() can wait for them and cancel can act at once. */
+const running = new Map<string, { cancelled: boolean; done: Promise<void> }>();
+
+export function progressPercentage(s: { totalInstances: number; successfulInstances: number; failedInstances: number }): number {
+  return s.totalInstances === 0 ? 0 : Math.round(((s.successfulInstances + s.failedInstances) / s.totalInstances) * 10_000) / 100;
+}
+
+/** Creates the session with one pending record per instance and starts it in the background. */
+export async function startSync(
+  deps: AppDeps,
+  opts: { scope: SyncScope; syncType: SyncType; createdBy?: number | null },
+): Promise<SessionWithRecords> {
+  const where: Prisma.InstanceWhereInput = {
+    isActive: true,
+    deletedAt: null,
+    ...(opts.scope.instanceIds ? { id: { in: opts.scope.instanceIds } } : {}),
+    ...(opts.scope.dbType ? { dbType: opts.scope.dbType } : {}),
+  };
+  const instances = await deps.prisma.instance.findMany({ where, select: { id: true, name: true }, orderBy: { id: 'asc' } });
+  if (opts.scope.instanceIds?.length === 1 && instances.length === 0) {
+    const exists = await deps.prisma.instance.findFirst({ where: { id: opts.scope.instanceIds[0], deletedAt: null }, select: { isActive: true } });
+    if (!exists) throw new ResourceNotFoundError('实例不存在', { instance_id: opts.scope.instanceIds[0] });
+    throw new ValidationError('实例未启用，无法同步', { instance_id: opts.scope.instanceIds[0] }, 422);
+  }
+  if (instances.length === 0) throw new ValidationError('没有找到活跃的数据库实例', {}, 422);
+
+  const sessionId = randomUUID();
+  const session = await deps.prisma.syncSession.create({
+    data: {
+      sessionId,
+      syncType: opts.syncType,
+      syncCategory: 'account',
+      status: 'running',
+      totalInstances: instances.length,
+      createdBy: opts.createdBy ?? null,
+      records: { create: instances.map((i) => ({ instanceId: i.id, instanceName: i.name, status: 'pending' as const })) },
+    },
+    include: SESSION_INCLUDE,
+  });
+  deps.logger.info(
+    { module: 'account_sync', session_id: sessionId, sync_type: opts.syncType, total_instances: instances.length, created_by: opts.createdBy ?? null },
+    `同步会话开始: ${instances.length} 个实例`,
+  );
+  const state = { cancelled: false, done: Promise.resolve() };
+  state.done = runSession(deps, session, state).finally(() => running.delete(sessionId));
+  running.set(sessionId, state);
+  publish(deps, session);
+  return session;
+}
+
+/** Waits for a session started in this process (tests, run-now jobs). */
+export async function waitForSession(sessionId: string): Promise<void> {
+  await running.get(sessionId)?.done;
+}
+
+/** Waits for every session of this process (graceful shutdown). */
+export async function drainSessions(): Promise<void> {
+  await Promise.allSettled([...running.values()].map((r) => r.done));
+}
+
+async function runSession(deps: AppDeps, session: SessionWithRecords, state: { cancelled: boolean }): Promise<void> {
+  const started = Date.now();
+  const queue = [...session.records];
+  const worker = async () => {
+    for (let rec = queue.shift(); rec; rec = queue.shift()) {
+      if (state.cancelled || (await isCancelled(deps, session.sessionId))) {
+        state.cancelled = true;
+        return;
+      }
+      await syncRecord(deps, session.sessionId, rec);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(deps.config.syncConcurrency, queue.length) }, worker));
+  } catch (err) {
+    deps.logger.error({ module: 'account_sync', session_id: session.sessionId, err }, '同步会话异常终止');
+  }
+  await finalize(deps, session.sessionId, state.cancelled, Date.now() - started);
+}
+
+async function isCancelled(deps: AppDeps, sessionId: string): Promise<boolean> {
+  const s = await deps.prisma.syncSession.findUnique({ where: { sessionId }, select: { status: true } });
+  return s?.status === 'cancelled';
+}
+
+async function syncRecord(deps: AppDeps, sessionId: string, rec: SyncRecord): Promise<void> {
+  const lock = await deps.pool.connect();
+  const log = deps.logger.child({ module: 'account_sync', session_id: sessionId, instance_id: rec.instanceId });
+  const started = new Date();
+  try {
+    const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [INSTANCE_LOCK_NS, rec.instanceId]);
+    if (!got.rows[0]?.ok) throw new ConflictError('该实例正在被另一个同步任务处理，已跳过');
+    try {
+      await updateRecord(deps, sessionId, rec.id, { status: 'running', startedAt: started });
+      const counts = await syncOneInstance(deps, rec.instanceId, sessionId);
+      await updateRecord(deps, sessionId, rec.id, {
+        status: 'completed',
+        completedAt: new Date(),
+        accountsSynced: counts.found,
+        accountsCreated: counts.added + counts.restored,
+        accountsUpdated: counts.modified,
+        accountsDeleted: counts.removed,
+        syncDetails: { ...counts } as Prisma.InputJsonValue,
+      });
+      log.info({ ...counts, duration_ms: Date.now() - started.getTime() }, `实例账户同步完成: ${rec.instanceName}`);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1, $2)', [INSTANCE_LOCK_NS, rec.instanceId]).catch(() => {});
+    }
+  } catch (err) {
+    const message = syncErrorMessage(err);
+    await updateRecord(deps, sessionId, rec.id, { status: 'failed', startedAt: started, completedAt: new Date(), errorMessage: message }).catch(() => {});
+    log.warn({ error: message, duration_ms: Date.now() - started.getTime() }, `实例账户同步失败: ${rec.instanceName}`);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Reads one instance's accounts through its adapter and writes them; updates the instance row. */
+export async function syncOneInstance(deps: AppDeps, instanceId: number, sessionId: string): Promise<SnapshotCounts> {
+  const instance = await deps.prisma.instance.findUnique({ where: { id: instanceId } });
+  if (!instance || instance.deletedAt) throw new ResourceNotFoundError('实例不存在');
+  const conn = await connInfoFor(deps, instance);
+  const adapter = getAdapter(instance.dbType as DbType);
+  const filter = await accountFilterFor(deps, instance.dbType as DbType);
+  let snapshot;
+  try {
+    snapshot = await adapter.fetchAccounts(conn, filter);
+  } catch (err) {
+    if (err instanceof ConnectionFailure) {
+      await deps.prisma.instance.update({ where: { id: instanceId }, data: { connectionStatus: 'unreachable', lastConnectionError: err.message } });
+    }
+    throw err;
+  }
+  const counts = await applySnapshot(deps.prisma, instance, snapshot.accounts, sessionId);
+  const now = new Date();
+  await deps.prisma.instance.update({
+    where: { id: instanceId },
+    data: {
+      lastConnected: now,
+      lastSyncAt: now,
+      connectionStatus: 'reachable',
+      lastConnectionError: null,
+      syncCount: { increment: 1 },
+      databaseVersion: snapshot.version.raw.slice(0, 1000),
+      mainVersion: snapshot.version.main.slice(0, 20),
+      detailedVersion: snapshot.version.detailed.slice(0, 50),
+    },
+  });
+  return counts;
+}
+
+function syncErrorMessage(err: unknown): string {
+  if (err instanceof ConnectionFailure) return `数据库连接问题: ${err.message}`;
+  const msg = (err as Error)?.message ?? String(err);
+  if (/permission|denied|privilege|权限/i.test(msg)) return `数据库权限不足: ${msg}`;
+  if (err instanceof ConflictError || err instanceof ValidationError || err instanceof ResourceNotFoundError) return msg;
+  return `同步失败: ${msg}`.slice(0, 2000);
+}
+
+async function updateRecord(deps: AppDeps, sessionId: string, recordId: number, data: Prisma.SyncInstanceRecordUpdateInput): Promise<void> {
+  await deps.prisma.syncInstanceRecord.update({ where: { id: recordId }, data });
+  const counts = await deps.prisma.syncInstanceRecord.groupBy({ by: ['status'], where: { sessionId }, _count: { _all: true } });
+  const n = (s: string) => counts.find((c) => c.status === s)?._count._all ?? 0;
+  // Never overwrite a `cancelled` session: only counters move while it winds down.
+  const session = await deps.prisma.syncSession.update({
+    where: { sessionId },
+    data: { successfulInstances: n('completed'), failedInstances: n('failed') },
+    include: SESSION_INCLUDE,
+  });
+  publish(deps, session, session.records.find((r) => r.id === recordId));
+}
+
+async function finalize(deps: AppDeps, sessionId: string, cancelled: boolean, durationMs: number): Promise<void> {
+  const now = new Date();
+  if (cancelled) {
+    await deps.prisma.syncInstanceRecord.updateMany({
+      where: { sessionId, status: 'pending' },
+      data: { status: 'cancelled', completedAt: now, errorMessage: '会话已取消，未执行' },
+    });
+  }
+  const current = await deps.prisma.syncSession.findUniqueOrThrow({ where: { sessionId }, include: SESSION_INCLUDE });
+  const status = current.status === 'cancelled' || cancelled ? 'cancelled' : current.failedInstances > 0 ? 'failed' : 'completed';
+  const session = await deps.prisma.syncSession.update({
+    where: { sessionId },
+    data: { status, completedAt: current.completedAt ?? now },
+    include: SESSION_INCLUDE,
+  });
+  publish(deps, session);
+  const fields = {
+    module: 'account_sync',
+    session_id: sessionId,
+    status,
+    total_instances: session.totalInstances,
+    successful_instances: session.successfulInstances,
+    failed_instances: session.failedInstances,
+    duration_ms: durationMs,
+  };
+  if (status === 'failed') deps.logger.warn(fields, `同步会话结束（有失败）: 成功 ${session.successfulInstances} 个，失败 ${session.failedInstances} 个`);
+  else deps.logger.info(fields, status === 'cancelled' ? '同步会话已取消' : `同步会话完成: 成功 ${session.successfulInstances} 个实例`);
+}
+
+/** Marks a running session cancelled; instances not yet started will not run. */
+export async function cancelSession(deps: AppDeps, sessionId: string, actorId: number): Promise<SessionWithRecords> {
+  const res = await deps.prisma.syncSession.updateMany({ where: { sessionId, status: 'running' }, data: { status: 'cancelled', completedAt: new Date() } });
+  if (res.count === 0) {
+    const exists = await deps.prisma.syncSession.findUnique({ where: { sessionId }, select: { status: true } });
+    if (!exists) throw new ResourceNotFoundError('会话不存在', { session_id: sessionId });
+    throw new ConflictError('取消会话失败，会话已结束', { status: exists.status });
+  }
+  const state = running.get(sessionId);
+  if (state) state.cancelled = true;
+  deps.logger.info({ module: 'account_sync', session_id: sessionId, actor_id: actorId }, '同步会话被取消');
+  const session = await getSession(deps, sessionId);
+  publish(deps, session);
+  return session;
+}
+
+export async function getSession(deps: AppDeps, sessionId: string): Promise<SessionWithRecords> {
+  const s = await deps.prisma.syncSession.findUnique({ where: { sessionId }, include: SESSION_INCLUDE });
+  if (!s) throw new ResourceNotFoundError('会话不存在', { session_id: sessionId });
+  return s;
+}
+
+export interface ListSessionsQuery {
+  page: number;
+  perPage: number;
+  first?: number;
+  after?: number;
+  sort: string;
+  order: 'asc' | 'desc';
+  status?: string;
+  syncType?: string;
+  syncCategory?: string;
+  startDate?: Date;
+  endDate?: Date;
+}
+
+export async function listSessions(deps: AppDeps, q: ListSessionsQuery): Promise<Page<SessionWithRecords>> {
+  const where: Prisma.SyncSessionWhereInput = {
+    ...(q.status ? { status: q.status as never } : {}),
+    ...(q.syncType ? { syncType: q.syncType as never } : {}),
+    ...(q.syncCategory ? { syncCategory: q.syncCategory as never } : {}),
+    ...(q.startDate || q.endDate ? { createdAt: { ...(q.startDate ? { gte: q.startDate } : {}), ...(q.endDate ? { lte: q.endDate } : {}) } } : {}),
+  };
+  const w = windowOf(q);
+  const [items, total] = await Promise.all([
+    deps.prisma.syncSession.findMany({ where, include: SESSION_INCLUDE, orderBy: [{ [q.sort]: q.order }, { id: q.order }], skip: w.offset, take: w.limit }),
+    deps.prisma.syncSession.count({ where }),
+  ]);
+  return pageOf(items, total, w);
+}
+
+/** SPEC §3.9 statistics, counted over all sessions (upstream's "latest 100" window dropped). */
+export async function syncStatistics(deps: AppDeps) {
+  const [byStatus, byType, byCategory] = await Promise.all([
+    deps.prisma.syncSession.groupBy({ by: ['status'], _count: { _all: true } }),
+    deps.prisma.syncSession.groupBy({ by: ['syncType'], _count: { _all: true } }),
+    deps.prisma.syncSession.groupBy({ by: ['syncCategory'], _count: { _all: true } }),
+  ]);
+  const c = <T extends string>(rows: Array<{ _count: { _all: number } } & Record<string, unknown>>, key: string, v: T) =>
+    rows.find((r) => r[key] === v)?._count._all ?? 0;
+  const total = byStatus.reduce((a, r) => a + r._count._all, 0);
+  return {
+    totalSessions: total,
+    runningSessions: c(byStatus, 'status', 'running'),
+    completedSessions: c(byStatus, 'status', 'completed'),
+    failedSessions: c(byStatus, 'status', 'failed'),
+    cancelledSessions: c(byStatus, 'status', 'cancelled'),
+    scheduledSessions: c(byType, 'syncType', 'scheduled_task'),
+    manualSessions: c(byType, 'syncType', 'manual_batch') + c(byType, 'syncType', 'manual_single') + c(byType, 'syncType', 'manual_task'),
+    byCategory: {
+      account: c(byCategory, 'syncCategory', 'account'),
+      capacity: c(byCategory, 'syncCategory', 'capacity'),
+      config: c(byCategory, 'syncCategory', 'config'),
+      other: c(byCategory, 'syncCategory', 'other'),
+    },
+  };
+}
+
+function publish(deps: AppDeps, s: SessionWithRecords, record?: SyncRecord): void {
+  const event = {
+    sessionId: s.sessionId,
+    status: s.status,
+    totalInstances: s.totalInstances,
+    successfulInstances: s.successfulInstances,
+    failedInstances: s.failedInstances,
+    ...(record
+      ? {
+          instanceId: record.instanceId,
+          instanceName: record.instanceName ?? undefined,
+          instanceStatus: record.status,
+          message: record.errorMessage ?? undefined,
+        }
+      : {}),
+  };
+  deps.pubsub.publish('sync.progress', s.sessionId, event);
+}
