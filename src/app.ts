@@ -17,6 +17,7 @@ import { resolveJwtSecret } from './auth/jwt-secret.js';
 import { resolveCredentialKey } from './auth/credential-key.js';
 import { Limiter } from './lib/rate-limit.js';
 import { ensureBootstrapAdmin } from './services/users/user-service.js';
+import { seedDatabaseTypes } from './services/inventory/database-types.js';
 import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir } from './graphql/yoga.js';
 import { attachGraphqlWs } from './graphql/ws.js';
 import { restRouter } from './rest/router.js';
@@ -98,6 +99,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   })();
 
   const admin = await ensureBootstrapAdmin(deps, config.adminPassword);
+  await seedDatabaseTypes(db.prisma);
   if (admin.generatedPassword) {
     (opts.onGeneratedAdminPassword ?? printGeneratedPassword)(admin.generatedPassword);
   }

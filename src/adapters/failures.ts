@@ -7,7 +7,8 @@ export function classifyFailure(err: unknown, conn: ConnInfo): ConnectionFailure
   const code = String(e?.code ?? e?.originalError?.code ?? '');
   const msg = String(e?.message ?? err).replaceAll(conn.password, '***');
   const where = `${conn.host}:${conn.port}`;
-  if (code === 'ECONNREFUSED' || /ECONNREFUSED|connection refused/i.test(msg)) return new ConnectionFailure('refused', `连接被拒绝 (${where})：服务未监听该端口或被防火墙拦截`);
+  // tedious (SQL Server) reports a refused TCP connect as ESOCKET "Could not connect (sequence)".
+  if (code === 'ECONNREFUSED' || /ECONNREFUSED|connection refused|Could not connect \(sequence\)/i.test(msg)) return new ConnectionFailure('refused', `连接被拒绝 (${where})：服务未监听该端口或被防火墙拦截`);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /ENOTFOUND|getaddrinfo/i.test(msg)) return new ConnectionFailure('host_not_found', `无法解析主机名 ${conn.host}`);
   if (code === 'ETIMEDOUT' || code === 'ETIMEOUT' || /timeout|timed out|ETIMEDOUT/i.test(msg)) return new ConnectionFailure('timeout', `连接超时 (${where})：服务器在限定时间内未响应`);
   if (code === '28P01' || code === 'ER_ACCESS_DENIED_ERROR' || code === 'ELOGIN' || /ORA-01017|password authentication failed|Access denied for user|Login failed/i.test(msg)) {

@@ -9,6 +9,7 @@ import { authRoutes } from './auth.js';
 import { healthRoutes } from './health.js';
 import { userRoutes } from './users.js';
 import { syncRoutes } from './sync.js';
+import { inventoryRoutes } from './inventory.js';
 import { schedulerRoutes } from './scheduler.js';
 
 export const JSON_BODY_LIMIT = '1mb';
@@ -20,6 +21,7 @@ export function restRouter(deps: AppDeps): Router {
   r.use(healthRoutes(deps));
   r.use(authRoutes(deps));
   r.use(userRoutes(deps));
+  r.use(inventoryRoutes(deps));
   r.use(syncRoutes(deps));
   r.use(schedulerRoutes(deps));
   return r;

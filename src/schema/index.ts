@@ -5,6 +5,7 @@ import './user.js';
 import './auth.js';
 import './system.js';
 import './log.js';
+import './inventory.js';
 import './sync.js';
 import './account.js';
 import './scheduler.js';
