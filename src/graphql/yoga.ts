@@ -76,6 +76,8 @@ export function buildYoga(deps: AppDeps): YogaServerInstance<ServerContext, Ctx>
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Same-origin API; CORS negotiation on every request only costs time (bench/http).
+    cors: false,
     logging: false,
     graphiql: { title: '鲸落 WhaleFall GraphQL', subscriptionsProtocol: 'WS' },
     renderGraphiQL: localGraphiQL,

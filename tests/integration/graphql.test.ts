@@ -61,6 +61,20 @@ describe('GraphQL over HTTP', () => {
     expect(res.body.errors[0].message).toMatch(/alias/i);
   });
 
+  it('answers GET queries and the graphql-response media type through yoga like POST JSON', async () => {
+    const get = await fetch(`${t.url}/graphql?query=${encodeURIComponent('{ health { status } }')}`, { headers: { accept: 'application/json' } });
+    expect((await get.json()).data.health.status).toBe('healthy');
+    const post = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ query: '{ users { totalCount } }' }),
+    });
+    expect((await post.json()).data.users.totalCount).toBeGreaterThan(0);
+    const sub = await gql(t.url, 'subscription { logCreated { id } }', {}, admin);
+    expect(sub.status).toBe(400);
+    expect(sub.body.errors[0].message).toMatch(/graphql-ws/);
+  });
+
   it('masks unexpected errors and never returns stack traces', async () => {
     const res = await gql(t.url, '{ user(id: "1") { id username } }', {}, admin);
     expect(JSON.stringify(res.body)).not.toMatch(/\.ts:\d+|node_modules/);
