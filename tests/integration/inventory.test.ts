@@ -279,3 +279,25 @@ describe('credential encryption', () => {
     expect(() => CredentialKey.parse('too-short')).toThrow(/32 bytes/);
   });
 });
+
+describe('key rotation', () => {
+  it('re-encrypts every secret under the new key in one transaction, and rolls back on a bad secret', async () => {
+    const { rotateCredentialKey } = await import('../../src/services/inventory/rotate-key.js');
+    const prisma = t.app.deps.prisma;
+    const oldKey = t.app.deps.credentialKey;
+    const newKey = CredentialKey.parse(CredentialKey.generate());
+    const id = await credential(`${P}rot`, 'u', 'Rotate-Me-1');
+    const res = await rotateCredentialKey(prisma, oldKey, newKey);
+    expect(res.rotated).toBeGreaterThan(0);
+    const row = await prisma.credential.findUniqueOrThrow({ where: { id } });
+    expect(row.passwordKeyId).toBe(newKey.id);
+    expect(newKey.decrypt(row.passwordCipher, row.passwordKeyId)).toBe('Rotate-Me-1');
+    // Idempotent: a second run skips what is already rotated.
+    expect((await rotateCredentialKey(prisma, oldKey, newKey)).rotated).toBe(0);
+    // A secret that cannot be opened aborts the whole rotation.
+    const third = CredentialKey.parse(CredentialKey.generate());
+    await prisma.credential.update({ where: { id }, data: { passwordCipher: 'garbage', passwordKeyId: newKey.id } });
+    await expect(rotateCredentialKey(prisma, newKey, third)).rejects.toThrow();
+    expect((await prisma.credential.count({ where: { passwordKeyId: third.id } }))).toBe(0);
+  });
+});
