@@ -8,6 +8,7 @@ import { idSchema, looseBoolean } from '../lib/schemas.js';
 import * as creds from '../services/inventory/credential-service.js';
 import * as inst from '../services/inventory/instance-service.js';
 import { listDatabaseTypes } from '../services/inventory/database-types.js';
+import { ValidationError } from '../lib/errors.js';
 
 const optional = <T extends z.ZodTypeAny>(s: T) => s.nullish().transform((v) => v ?? undefined);
 const dbType = z.enum(DB_TYPES, { errorMap: () => ({ message: `数据库类型必须是 ${DB_TYPES.join(', ')} 之一` }) });
@@ -190,5 +191,73 @@ export const formOptionsOp = operation({
       ctx.deps.prisma.tag.findMany({ where: { isActive: true }, orderBy: [{ category: 'asc' }, { sortOrder: 'asc' }, { name: 'asc' }], take: 500 }),
     ]);
     return { types, credentials, environments: environment.options, tags: tagRows };
+  },
+});
+
+// ---- batch create / delete / export ----
+const CSV_COLUMNS = ['name', 'db_type', 'host', 'port', 'database_name', 'credential_id', 'environment', 'description', 'tags'] as const;
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const camelRow = (r: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '' && v !== null && v !== undefined).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]));
+
+export const batchCreateInstancesOp = operation({
+  name: 'batchCreateInstances',
+  requires: 'create',
+  input: z
+    .object({
+      instances: z.array(z.record(z.unknown())).min(1, '至少需要一行').max(1000, '一次最多 1000 行').optional(),
+      csv: z.string().max(2_000_000).optional(),
+    })
+    .refine((v) => v.instances || v.csv, { message: '需要 instances (JSON 数组) 或 CSV 内容', path: ['instances'] }),
+  run: async (ctx, input) => {
+    let raw: Record<string, unknown>[];
+    if (input.csv !== undefined) {
+      const { parse } = await import('csv-parse/sync');
+      try {
+        raw = parse(input.csv, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true });
+      } catch (err) {
+        throw new ValidationError(`CSV 格式错误: ${(err as Error).message}`);
+      }
+      if (raw.length === 0) throw new ValidationError('CSV 没有数据行');
+      if (raw.length > 1000) throw new ValidationError('一次最多 1000 行');
+      const unknown = Object.keys(raw[0]!).filter((c) => !(CSV_COLUMNS as readonly string[]).includes(c));
+      if (unknown.length) throw new ValidationError(`未知的 CSV 列: ${unknown.join(', ')} (可用: ${CSV_COLUMNS.join(', ')})`);
+    } else raw = input.instances!;
+    const rowErrors: inst.RowError[] = [];
+    const rows: Array<{ row: number; input: inst.InstanceInput }> = [];
+    raw.forEach((r, i) => {
+      const parsed = createInstanceOp.input.safeParse(camelRow(r));
+      if (parsed.success) rows.push({ row: i + 1, input: parsed.data });
+      else rowErrors.push({ row: i + 1, name: typeof r.name === 'string' ? r.name : undefined, errors: parsed.error.issues.map((e) => ({ field: e.path.map(String).map(snake).join('.'), message: e.message })) });
+    });
+    return inst.batchCreateInstances(ctx.deps, ctx.user!, rows, rowErrors);
+  },
+});
+
+export const batchDeleteInstancesOp = operation({
+  name: 'batchDeleteInstances',
+  requires: 'delete',
+  input: z.object({ instanceIds: z.array(idSchema, { required_error: '请选择要删除的实例' }).min(1, '请选择要删除的实例').max(1000) }),
+  run: (ctx, { instanceIds }) => inst.batchDeleteInstances(ctx.deps, ctx.user!, instanceIds),
+});
+
+/** Spreadsheet apps execute cells starting with = + - @ (and tab/CR): prefix them with a quote. */
+export function csvSafe(v: unknown): string {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+}
+
+export const exportInstancesOp = operation({
+  name: 'exportInstances',
+  requires: 'view',
+  input: listInstancesOp.input,
+  run: async (ctx, q) => {
+    const page = await inst.listInstances(ctx.deps, { ...q, page: 1, perPage: 10_000, first: undefined, after: undefined });
+    const { stringify } = await import('csv-stringify/sync');
+    const header = [...CSV_COLUMNS, 'main_version', 'connection_status', 'last_connected', 'is_active'];
+    const lines = page.items.map((i) =>
+      [i.name, i.dbType, i.host, i.port, i.databaseName, i.credentialId, i.environment, i.description, i.tags.map((x) => x.tag.name).join(','), i.mainVersion, i.connectionStatus ?? 'unknown', i.lastConnected?.toISOString(), i.isActive].map(csvSafe),
+    );
+    return { csv: stringify([header, ...lines]), count: page.items.length };
   },
 });

@@ -2,7 +2,7 @@
  * Credentials (/api/credentials, /credentials/…), instances (/api/instances, /instances/…), connection
  * tests and database types (/api/list|active|form-options, /database-types/api/…), SPEC §4.4, §4.10, §4.11.
  */
-import { Router, type Request } from 'express';
+import express, { Router, type Request } from 'express';
 import type { AppDeps } from '../deps.js';
 import * as ops from '../resolvers/inventory.js';
 import { PASSWORD_MASK, type PublicCredential } from '../services/inventory/credential-service.js';
@@ -113,6 +113,22 @@ export function inventoryRoutes(deps: AppDeps): Router {
     }),
   ));
   r.post(['/api/test-connection', '/instances/api/test-connection'], rest(deps, ops.testConnectionOp, bodyInput, (res, t) => sendSuccess(res, testResultJson(t), t.success ? '连接成功' : '连接失败')));
+  r.get([...inst('/export'), '/instances/export'], rest(deps, ops.exportInstancesOp, queryInput, (res, out) => {
+    const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename=instances_export_${stamp}.csv`);
+    res.send(out.csv);
+  }));
+  r.post(
+    [...inst('/batch-create'), '/instances/batch-create'],
+    express.text({ type: ['text/csv', 'text/plain'], limit: '2mb' }),
+    rest(deps, ops.batchCreateInstancesOp, (req) => (typeof req.body === 'string' ? { csv: req.body } : bodyInput(req)), (res, rows) =>
+      sendSuccess(res, { created: rows.length, instances: rows.map(instanceJson) }, `批量创建成功: ${rows.length} 个实例`, 201),
+    ),
+  );
+  r.post([...inst('/batch-delete'), '/instances/batch-delete'], rest(deps, ops.batchDeleteInstancesOp, bodyInput, (res, out) =>
+    sendSuccess(res, { deleted: out.deleted, not_found: out.notFound }, `已删除 ${out.deleted.length} 个实例`),
+  ));
   r.get(inst(), rest(deps, ops.listInstancesOp, queryInput, (res, page) => sendPage(res, page, instanceJson)));
   r.post([...inst(), '/instances/create'], rest(deps, ops.createInstanceOp, bodyInput, (res, i) => sendSuccess(res, instanceJson(i), '实例创建成功', 201)));
   r.get(inst('/:id'), rest(deps, ops.getInstanceOp, id, (res, i) => sendSuccess(res, instanceJson(i))));

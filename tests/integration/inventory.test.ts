@@ -301,3 +301,44 @@ describe('key rotation', () => {
     expect((await prisma.credential.count({ where: { passwordKeyId: third.id } }))).toBe(0);
   });
 });
+
+describe('batch create, batch delete and export', () => {
+  it('creates from JSON and CSV; one bad row reports per-row errors and writes nothing', async () => {
+    const before = await t.app.deps.prisma.instance.count();
+    const bad = await call(t.url, 'POST', '/instances/batch-create', {
+      token: admin,
+      json: { instances: [
+        { name: `${P}b1`, db_type: 'mysql', host: '10.1.0.1', port: 3306 },
+        { name: `${P}b2`, db_type: 'mysql', host: '10.1.0.2', port: 99999 },
+        { name: `${P}b1`, db_type: 'mysql', host: '10.1.0.3', port: 3306 },
+      ] },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details.rows.map((r: any) => [r.row, r.errors[0].field])).toEqual([[2, 'port'], [3, 'name']]);
+    expect(await t.app.deps.prisma.instance.count()).toBe(before);
+
+    const ok = await call(t.url, 'POST', '/api/instances/batch-create', { token: admin, json: { instances: [{ name: `${P}b1`, db_type: 'mysql', host: '10.1.0.1', port: 3306, tags: 'batch' }] } });
+    expect(ok.status).toBe(201);
+    const csv = `name,db_type,host,port,environment,tags\n${P}c1,postgresql,10.2.0.1,5432,testing,"batch,csv"\n${P}c2,oracle,10.2.0.2,1521,,\n`;
+    const fromCsv = await call(t.url, 'POST', '/instances/batch-create', { token: admin, raw: csv, headers: { 'content-type': 'text/csv' } });
+    expect(fromCsv.status, JSON.stringify(fromCsv.body)).toBe(201);
+    expect(fromCsv.body.data.created).toBe(2);
+    const badCsv = await call(t.url, 'POST', '/instances/batch-create', { token: admin, raw: `name,db_type,hots\nx,mysql,h\n`, headers: { 'content-type': 'text/csv' } });
+    expect(badCsv.status).toBe(400);
+    expect(badCsv.body.message).toMatch(/未知的 CSV 列: hots/);
+  });
+
+  it('exports CSV with formula cells neutralised, and batch-deletes', async () => {
+    await call(t.url, 'POST', '/api/instances', { token: admin, json: { name: `${P}formula`, db_type: 'mysql', host: '10.3.0.1', port: 3306, description: '=HYPERLINK("http://evil")' } });
+    const res = await fetch(`${t.url}/instances/export?search=${P}`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(res.headers.get('content-type')).toMatch(/text\/csv/);
+    expect(res.headers.get('content-disposition')).toMatch(/attachment; filename=instances_export_\d+\.csv/);
+    const text = await res.text();
+    expect(text.split('\n')[0]).toMatch(/^name,db_type,host,port/);
+    expect(text).toContain(`'=HYPERLINK`);
+    const ids = (await call(t.url, 'GET', `/api/instances?search=${P}b&per_page=100`, { token: admin })).body.data.map((i: any) => i.id);
+    const del = await call(t.url, 'POST', '/instances/batch-delete', { token: admin, json: { instance_ids: [...ids, 999999] } });
+    expect(del.body.data).toEqual({ deleted: ids, not_found: [999999] });
+    expect((await call(t.url, 'POST', '/instances/batch-delete', { token: admin, json: { instance_ids: [] } })).status).toBe(400);
+  });
+});

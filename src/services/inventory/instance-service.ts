@@ -58,7 +58,12 @@ async function tagIds(tx: Prisma.TransactionClient, names: string[]): Promise<nu
 export async function createInstance(deps: AppDeps, actor: AuthUser, input: InstanceInput): Promise<InstanceRow> {
   await assertNameFree(deps, input.name);
   await assertCredential(deps, input.credentialId);
-  const row = await deps.prisma.$transaction(async (tx) => {
+  const row = await deps.prisma.$transaction((tx) => insertInstance(tx, input));
+  deps.logger.info({ module: 'instances', event: 'instance_created', instance_id: row.id, name: row.name, db_type: row.dbType, actor_id: actor.id }, '实例创建成功');
+  return row;
+}
+
+async function insertInstance(tx: Prisma.TransactionClient, input: InstanceInput): Promise<InstanceRow> {
     const ids = await tagIds(tx, input.tags ?? []);
     return tx.instance.create({
       data: {
@@ -76,9 +81,56 @@ export async function createInstance(deps: AppDeps, actor: AuthUser, input: Inst
       },
       include: INSTANCE_INCLUDE,
     });
+}
+
+export interface RowError {
+  row: number;
+  name?: string;
+  errors: Array<{ field: string; message: string }>;
+}
+
+/**
+ * Creates many instances at once: every row is checked first (per-row errors, including duplicate
+ * names within the batch and against existing instances), and only a fully valid batch is written,
+ * in one transaction — nothing half-written.
+ */
+export async function batchCreateInstances(deps: AppDeps, actor: AuthUser, numbered: Array<{ row: number; input: InstanceInput }>, rowErrors: RowError[]): Promise<InstanceRow[]> {
+  const rows = numbered.map((n) => n.input);
+  const seen = new Map<string, number>();
+  numbered.forEach(({ row, input: r }) => {
+    const prev = seen.get(r.name);
+    if (prev !== undefined) rowErrors.push({ row, name: r.name, errors: [{ field: 'name', message: `与第 ${prev} 行名称重复` }] });
+    else seen.set(r.name, row);
   });
-  deps.logger.info({ module: 'instances', event: 'instance_created', instance_id: row.id, name: row.name, db_type: row.dbType, actor_id: actor.id }, '实例创建成功');
-  return row;
+  const existing = await deps.prisma.instance.findMany({ where: { name: { in: rows.map((r) => r.name) } }, select: { name: true } });
+  for (const e of existing) rowErrors.push({ row: seen.get(e.name) ?? 0, name: e.name, errors: [{ field: 'name', message: '实例名称已存在' }] });
+  const credIds = [...new Set(rows.map((r) => r.credentialId).filter((x): x is number => !!x))];
+  const creds = new Set((await deps.prisma.credential.findMany({ where: { id: { in: credIds }, deletedAt: null }, select: { id: true } })).map((c) => c.id));
+  numbered.forEach(({ row, input: r }) => {
+    if (r.credentialId && !creds.has(r.credentialId)) rowErrors.push({ row, name: r.name, errors: [{ field: 'credential_id', message: `凭据ID ${r.credentialId} 不存在` }] });
+  });
+  if (rowErrors.length) {
+    rowErrors.sort((a, b) => a.row - b.row);
+    throw new ValidationError(`${rowErrors.length} 行数据有误，未创建任何实例`, { rows: rowErrors });
+  }
+  const created = await deps.prisma.$transaction(async (tx) => {
+    const out: InstanceRow[] = [];
+    for (const r of rows) out.push(await insertInstance(tx, r));
+    return out;
+  }, { timeout: 60_000 });
+  deps.logger.info({ module: 'instances', event: 'instances_batch_created', count: created.length, instance_ids: created.map((c) => c.id).slice(0, 100), actor_id: actor.id }, `批量创建实例成功: ${created.length} 个`);
+  return created;
+}
+
+export async function batchDeleteInstances(deps: AppDeps, actor: AuthUser, ids: number[]): Promise<{ deleted: number[]; notFound: number[] }> {
+  const live = await deps.prisma.instance.findMany({ where: { id: { in: ids }, deletedAt: null }, select: { id: true, name: true } });
+  const now = new Date();
+  await deps.prisma.$transaction(
+    live.map((i) => deps.prisma.instance.update({ where: { id: i.id }, data: { deletedAt: now, status: 'deleted', isActive: false, name: `${i.name}~deleted~${i.id}` } })),
+  );
+  const deleted = live.map((i) => i.id);
+  deps.logger.info({ module: 'instances', event: 'instances_batch_deleted', instance_ids: deleted, actor_id: actor.id }, `批量删除实例: ${deleted.length} 个`);
+  return { deleted, notFound: ids.filter((id) => !deleted.includes(id)) };
 }
 
 export async function updateInstance(deps: AppDeps, actor: AuthUser, id: number, input: Partial<InstanceInput>): Promise<InstanceRow> {
