@@ -118,6 +118,17 @@ export function listQuerySchema<S extends string, F extends string>(opts: ListQu
   });
 }
 
+/** The parsed common list parameters every list service receives. */
+export interface ListQuery {
+  page: number;
+  perPage: number;
+  first?: number;
+  after?: number;
+  sort: string;
+  order: 'asc' | 'desc';
+  search?: string;
+}
+
 export interface Page<T> {
   items: T[];
   total: number;

@@ -2,7 +2,7 @@
 import type { AppDeps } from '../../deps.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { ResourceNotFoundError } from '../../lib/errors.js';
-import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
+import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 
 export const ACCOUNT_INCLUDE = { instance: { select: { id: true, name: true, dbType: true, host: true } } } satisfies Prisma.CurrentAccountInclude;
 export type AccountRow = Prisma.CurrentAccountGetPayload<{ include: typeof ACCOUNT_INCLUDE }>;
@@ -41,14 +41,7 @@ export function privilegesOf(a: AccountRow | Prisma.CurrentAccountGetPayload<obj
   }
 }
 
-export interface ListAccountsQuery {
-  page: number;
-  perPage: number;
-  first?: number;
-  after?: number;
-  sort: string;
-  order: 'asc' | 'desc';
-  search?: string;
+export interface ListAccountsQuery extends ListQuery {
   instanceId?: number;
   dbType?: string;
   isSuperuser?: boolean;

@@ -7,7 +7,7 @@ import type { AppDeps } from '../../deps.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { AuthUser } from '../../auth/permissions.js';
 import { ConflictError, ResourceNotFoundError } from '../../lib/errors.js';
-import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
+import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 
 /** Everything but the sealed secret. */
 export const CREDENTIAL_SELECT = {
@@ -110,7 +110,7 @@ export async function getCredential(deps: AppDeps, id: number): Promise<PublicCr
 
 export async function listCredentials(
   deps: AppDeps,
-  q: { page: number; perPage: number; first?: number; after?: number; sort: string; order: 'asc' | 'desc'; search?: string; credentialType?: string; dbType?: string; isActive?: boolean },
+  q: ListQuery & { credentialType?: string; dbType?: string; isActive?: boolean },
 ): Promise<Page<PublicCredential>> {
   const where: Prisma.CredentialWhereInput = {
     ...live,

@@ -8,7 +8,7 @@ import type { AuthUser } from '../../auth/permissions.js';
 import { getAdapter } from '../../adapters/registry.js';
 import { ConnectionFailure, type ConnectionOptions, type ConnInfo, type DbType } from '../../adapters/types.js';
 import { ConflictError, ResourceNotFoundError, ValidationError } from '../../lib/errors.js';
-import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
+import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { connInfoFor } from '../sync/connection.js';
 
 export const INSTANCE_INCLUDE = {
@@ -182,14 +182,7 @@ export async function getInstance(deps: AppDeps, id: number): Promise<InstanceRo
   return row;
 }
 
-export interface ListInstancesQuery {
-  page: number;
-  perPage: number;
-  first?: number;
-  after?: number;
-  sort: string;
-  order: 'asc' | 'desc';
-  search?: string;
+export interface ListInstancesQuery extends ListQuery {
   dbType?: string;
   environment?: string;
   tag?: string;

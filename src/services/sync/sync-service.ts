@@ -12,7 +12,7 @@ import type { SyncType } from '../../generated/prisma/enums.js';
 import { getAdapter } from '../../adapters/registry.js';
 import { ConnectionFailure, type DbType } from '../../adapters/types.js';
 import { ResourceNotFoundError, ValidationError, ConflictError } from '../../lib/errors.js';
-import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
+import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { applySnapshot, type SnapshotCounts } from './account-writer.js';
 import { accountFilterFor, connInfoFor } from './connection.js';
 
@@ -251,13 +251,7 @@ export async function getSession(deps: AppDeps, sessionId: string): Promise<Sess
   return s;
 }
 
-export interface ListSessionsQuery {
-  page: number;
-  perPage: number;
-  first?: number;
-  after?: number;
-  sort: string;
-  order: 'asc' | 'desc';
+export interface ListSessionsQuery extends ListQuery {
   status?: string;
   syncType?: string;
   syncCategory?: string;

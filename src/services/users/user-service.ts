@@ -8,7 +8,7 @@ import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import type { AuthUser, Role } from '../../auth/permissions.js';
 import { generatePassword, hashPassword } from '../../auth/passwords.js';
 import { BusinessRuleError, ConflictError, ResourceNotFoundError } from '../../lib/errors.js';
-import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
+import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PubSub } from '../../realtime/pubsub.js';
 
@@ -37,14 +37,7 @@ export interface UserServiceDeps {
   authCache: { evict(id: number): void };
 }
 
-export interface ListUsersQuery {
-  page: number;
-  perPage: number;
-  first?: number;
-  after?: number;
-  sort: string;
-  order: 'asc' | 'desc';
-  search?: string;
+export interface ListUsersQuery extends ListQuery {
   role?: Role;
   status?: 'active' | 'inactive';
   startDate?: Date;
