@@ -10,6 +10,7 @@ import { healthRoutes } from './health.js';
 import { userRoutes } from './users.js';
 import { syncRoutes } from './sync.js';
 import { inventoryRoutes } from './inventory.js';
+import { logRoutes } from './logs.js';
 import { schedulerRoutes } from './scheduler.js';
 
 export const JSON_BODY_LIMIT = '1mb';
@@ -22,6 +23,7 @@ export function restRouter(deps: AppDeps): Router {
   r.use(authRoutes(deps));
   r.use(userRoutes(deps));
   r.use(inventoryRoutes(deps));
+  r.use(logRoutes(deps));
   r.use(syncRoutes(deps));
   r.use(schedulerRoutes(deps));
   return r;

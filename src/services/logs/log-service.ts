@@ -1,8 +1,11 @@
-/** Unified log maintenance. Retention cleanup deletes in bounded batches so a large purge never
- * holds one long transaction over the log table that every request writes to. */
+/** Unified log: search, statistics, recent entries and retention cleanup. Cleanup deletes in bounded
+ * batches so a large purge never holds one long transaction over the table every request writes to. */
 import type { AppDeps } from '../../deps.js';
 import type { AuthUser } from '../../auth/permissions.js';
-import { ValidationError } from '../../lib/errors.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+import type { LogLevel } from '../../generated/prisma/enums.js';
+import { ResourceNotFoundError, ValidationError } from '../../lib/errors.js';
+import { pageOf, windowOf, type ListQuery, type Page } from '../../lib/pagination.js';
 
 /** Default retention of the scheduled cleanup (SPEC §3.10 LOG_RETENTION_DAYS). */
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
@@ -23,4 +26,133 @@ export async function cleanupLogs(deps: AppDeps, days: number, actor: AuthUser |
     `Successfully deleted ${deletedCount} log entries older than ${days} days`,
   );
   return { deletedCount, cutoff };
+}
+
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
+
+export interface LogFilter {
+  level?: LogLevel;
+  module?: string;
+  search?: string;
+  userId?: number;
+  instanceId?: number;
+  requestId?: string;
+  startDate?: Date;
+  endDate?: Date;
+}
+
+/** Default search window when no dates are given (SPEC §3.10): the last 24 hours. */
+const DEFAULT_WINDOW_MS = 86_400_000;
+
+export function logWhere(f: LogFilter, defaultWindow = true): Prisma.UnifiedLogWhereInput {
+  const start = f.startDate ?? (defaultWindow && !f.endDate ? new Date(Date.now() - DEFAULT_WINDOW_MS) : undefined);
+  return {
+    ...(f.level ? { level: f.level } : {}),
+    ...(f.module ? { module: { contains: f.module, mode: 'insensitive' } } : {}),
+    // ILIKE on message uses the trigram index (unified_logs_message_trgm_idx).
+    ...(f.search ? { message: { contains: f.search, mode: 'insensitive' } } : {}),
+    ...(f.userId ? { userId: f.userId } : {}),
+    ...(f.instanceId ? { instanceId: f.instanceId } : {}),
+    ...(f.requestId ? { requestId: f.requestId } : {}),
+    ...(start || f.endDate ? { timestamp: { ...(start ? { gte: start } : {}), ...(f.endDate ? { lte: f.endDate } : {}) } } : {}),
+  };
+}
+
+export type LogRow = Prisma.UnifiedLogGetPayload<object>;
+
+export async function searchLogs(deps: AppDeps, q: ListQuery & LogFilter): Promise<Page<LogRow>> {
+  const where = logWhere(q);
+  const w = windowOf(q);
+  const [items, total] = await Promise.all([
+    deps.prisma.unifiedLog.findMany({ where, orderBy: [{ [q.sort]: q.order }, { id: q.order }], skip: w.offset, take: w.limit }),
+    deps.prisma.unifiedLog.count({ where }),
+  ]);
+  return pageOf(items, total, w);
+}
+
+export async function getLog(deps: AppDeps, id: number): Promise<LogRow> {
+  const row = await deps.prisma.unifiedLog.findUnique({ where: { id } });
+  if (!row) throw new ResourceNotFoundError('日志不存在', { id });
+  return row;
+}
+
+export async function logModules(deps: AppDeps): Promise<Array<{ module: string; count: number }>> {
+  const rows = await deps.prisma.unifiedLog.groupBy({ by: ['module'], _count: { _all: true }, orderBy: { module: 'asc' } });
+  return rows.map((r) => ({ module: r.module, count: r._count._all }));
+}
+
+/** Recent entries for polling clients: after an id (exclusive) or since a time, oldest first. */
+export async function recentLogs(deps: AppDeps, q: { afterId?: number; since?: Date; level?: LogLevel; limit: number }): Promise<LogRow[]> {
+  if (q.afterId === undefined && !q.since) {
+    const rows = await deps.prisma.unifiedLog.findMany({ where: q.level ? { level: q.level } : {}, orderBy: { id: 'desc' }, take: q.limit });
+    return rows.reverse();
+  }
+  return deps.prisma.unifiedLog.findMany({
+    where: { ...(q.afterId !== undefined ? { id: { gt: q.afterId } } : {}), ...(q.since ? { timestamp: { gte: q.since } } : {}), ...(q.level ? { level: q.level } : {}) },
+    orderBy: { id: 'asc' },
+    take: q.limit,
+  });
+}
+
+export async function recentErrors(deps: AppDeps, hours: number, limit: number): Promise<LogRow[]> {
+  return deps.prisma.unifiedLog.findMany({
+    where: { level: { in: ['ERROR', 'CRITICAL'] }, timestamp: { gte: new Date(Date.now() - hours * 3_600_000) } },
+    orderBy: { id: 'desc' },
+    take: limit,
+  });
+}
+
+export interface LogStatistics {
+  totalLogs: number;
+  byLevel: Record<string, number>;
+  topModules: Array<{ module: string; count: number }>;
+  errorCount: number;
+  warningCount: number;
+  errorRate: number;
+  buckets: Array<{ start: string; total: number; errors: number; warnings: number }>;
+  bucket: 'hour' | 'day';
+  start: string;
+  end: string;
+}
+
+/** Counts over [start, end]: by level, top modules, and zero-filled UTC hour or day buckets. */
+export async function logStatistics(deps: AppDeps, q: { startDate?: Date; endDate?: Date; hours?: number; bucket?: 'hour' | 'day' }): Promise<LogStatistics> {
+  const end = q.endDate ?? new Date();
+  const start = q.startDate ?? new Date(end.getTime() - (q.hours ?? 24) * 3_600_000);
+  const bucket = q.bucket ?? (end.getTime() - start.getTime() > 3 * 86_400_000 ? 'day' : 'hour');
+  const where = { timestamp: { gte: start, lte: end } };
+  const [levels, modules, series] = await Promise.all([
+    deps.prisma.unifiedLog.groupBy({ by: ['level'], where, _count: { _all: true } }),
+    deps.prisma.unifiedLog.groupBy({ by: ['module'], where, _count: { _all: true }, orderBy: { _count: { module: 'desc' } }, take: 10 }),
+    deps.prisma.$queryRaw<Array<{ b: Date; total: number; errors: number; warnings: number }>>`
+      SELECT date_trunc(${bucket}, "timestamp" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b,
+             count(*)::int AS total,
+             count(*) FILTER (WHERE level IN ('ERROR','CRITICAL'))::int AS errors,
+             count(*) FILTER (WHERE level = 'WARNING')::int AS warnings
+        FROM unified_logs WHERE "timestamp" >= ${start} AND "timestamp" <= ${end} GROUP BY 1 ORDER BY 1`,
+  ]);
+  const byLevel: Record<string, number> = Object.fromEntries(LOG_LEVELS.map((l) => [l, 0]));
+  for (const l of levels) byLevel[l.level] = l._count._all;
+  const totalLogs = Object.values(byLevel).reduce((a, b) => a + b, 0);
+  const errorCount = byLevel.ERROR! + byLevel.CRITICAL!;
+  const step = bucket === 'hour' ? 3_600_000 : 86_400_000;
+  const have = new Map(series.map((s) => [new Date(s.b).getTime(), s]));
+  const buckets: LogStatistics['buckets'] = [];
+  for (let t = Math.floor(start.getTime() / step) * step; t <= end.getTime(); t += step) {
+    const s = have.get(t);
+    buckets.push({ start: new Date(t).toISOString(), total: s?.total ?? 0, errors: s?.errors ?? 0, warnings: s?.warnings ?? 0 });
+  }
+  return {
+    totalLogs,
+    byLevel,
+    topModules: modules.map((m) => ({ module: m.module, count: m._count._all })),
+    errorCount,
+    warningCount: byLevel.WARNING!,
+    errorRate: totalLogs ? Math.round((errorCount / totalLogs) * 10_000) / 100 : 0,
+    buckets,
+    bucket,
+    start: start.toISOString(),
+    end: end.toISOString(),
+  };
 }

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { call, gql, login, userWithRole } from '../helpers/http.js';
+
+let t: TestApp;
+let admin: string;
+const DAY = Date.UTC(2025, 5, 10); // fixtures live on 2025-06-10 UTC, far from the app's own logs
+
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = (await login(t.url)).access_token;
+  const at = (h: number, m = 0) => new Date(DAY + h * 3_600_000 + m * 60_000);
+  await t.app.deps.prisma.unifiedLog.createMany({
+    data: [
+      { timestamp: at(0, 0), level: 'INFO', module: 'fx_auth', message: 'login ok alpha', userId: 1, requestId: 'r-1' },
+      { timestamp: at(0, 30), level: 'WARNING', module: 'fx_auth', message: 'login failed beta', userId: 2 },
+      { timestamp: at(1, 0), level: 'ERROR', module: 'fx_sync', message: 'sync failed gamma', instanceId: 7 },
+      { timestamp: at(1, 59), level: 'CRITICAL', module: 'fx_sync', message: 'disk full delta', instanceId: 7 },
+      { timestamp: at(23, 59), level: 'INFO', module: 'fx_sync', message: 'sync done alpha', instanceId: 8 },
+      { timestamp: new Date(DAY + 86_400_000), level: 'INFO', module: 'fx_sync', message: 'next day epsilon' },
+    ],
+  });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const day = 'start_date=2025-06-10&end_date=2025-06-10';
+
+describe('log search', () => {
+  it.each([
+    [`${day}`, 5],
+    [`${day}&level=error`, 1],
+    [`${day}&module=fx_sync`, 3],
+    [`${day}&q=alpha`, 2],
+    [`${day}&search=ALPHA&module=fx_auth`, 1],
+    [`${day}&user_id=2`, 1],
+    [`${day}&instance_id=7&level=CRITICAL`, 1],
+    [`${day}&request_id=r-1`, 1],
+    ['start_time=2025-06-10T01:00:00Z&end_time=2025-06-10T01:59:00Z', 2],
+    ['start_date=2025-06-11&end_date=2025-06-11&module=fx_', 1],
+  ])('%s → %i entries', async (qs, n) => {
+    const res = await call(t.url, 'GET', `/api/search?${qs}`, { token: admin });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.pagination.total).toBe(n);
+  });
+
+  it('sorts, paginates and serialises entries; detail by id; 404 and 400s', async () => {
+    const res = await call(t.url, 'GET', `/unified-logs/api/search?${day}&sort_by=timestamp&sort_order=asc&per_page=2&page=2`, { token: admin });
+    expect(res.body.data.map((l: any) => l.message)).toEqual(['sync failed gamma', 'disk full delta']);
+    expect(res.body.data[0]).toMatchObject({ level: 'ERROR', module: 'fx_sync', instance_id: 7, timestamp: '2025-06-10T01:00:00.000Z' });
+    const id = res.body.data[0].id;
+    expect((await call(t.url, 'GET', `/api/detail/${id}`, { token: admin })).body.data.log.message).toBe('sync failed gamma');
+    expect((await call(t.url, 'GET', '/api/detail/99999999', { token: admin })).status).toBe(404);
+    expect((await call(t.url, 'GET', '/api/search?level=LOUD', { token: admin })).status).toBe(400);
+    expect((await call(t.url, 'GET', '/api/search?start_time=yesterday', { token: admin })).status).toBe(400);
+    expect((await call(t.url, 'GET', '/api/search?per_page=500', { token: admin })).status).toBe(400);
+  });
+});
+
+describe('log statistics', () => {
+  it('counts by level and module with zero-filled UTC hour buckets (the flat /api/statistics)', async () => {
+    const res = await call(t.url, 'GET', `/api/statistics?start_time=2025-06-10T00:00:00Z&end_time=2025-06-10T02:59:59Z`, { token: admin });
+    const s = res.body.data;
+    expect(s.total_logs).toBe(4);
+    expect(s.level_distribution).toMatchObject({ INFO: 1, WARNING: 1, ERROR: 1, CRITICAL: 1, DEBUG: 0 });
+    expect(s.error_count).toBe(2);
+    expect(s.error_rate).toBe(50);
+    expect(s.bucket).toBe('hour');
+    expect(s.series).toEqual([
+      { start: '2025-06-10T00:00:00.000Z', total: 2, errors: 0, warnings: 1 },
+      { start: '2025-06-10T01:00:00.000Z', total: 2, errors: 2, warnings: 0 },
+      { start: '2025-06-10T02:00:00.000Z', total: 0, errors: 0, warnings: 0 },
+    ]);
+    const days = await call(t.url, 'GET', '/unified-logs/api/statistics?start_date=2025-06-09&end_date=2025-06-12&bucket=day', { token: admin });
+    expect(days.body.data.series.map((b: any) => b.total)).toEqual([0, 5, 1, 0]);
+  });
+
+  it('lists modules with counts, recent errors, and real-time entries after an id', async () => {
+    const mods = (await call(t.url, 'GET', '/api/modules', { token: admin })).body.data;
+    expect(mods.modules).toEqual(expect.arrayContaining(['fx_auth', 'fx_sync']));
+    expect(mods.counts.find((m: any) => m.module === 'fx_sync').count).toBe(4);
+    const first = (await call(t.url, 'GET', '/api/search?start_date=2025-06-10&end_date=2025-06-11&sort=id&order=asc&per_page=1', { token: admin })).body.data[0];
+    const rt = await call(t.url, 'GET', `/api/real-time?after_id=${first.id}&limit=3`, { token: admin });
+    expect(rt.body.data.logs.map((l: any) => l.message)).toEqual(['login failed beta', 'sync failed gamma', 'disk full delta']);
+    expect(rt.body.data.last_id).toBe(rt.body.data.logs[2].id);
+  });
+});
+
+describe('log cleanup', () => {
+  it('is admin only, needs days ≥ 1, removes only older entries and logs itself', async () => {
+    const user = await userWithRole(t.url, admin, 'user');
+    expect((await call(t.url, 'POST', '/api/cleanup', { token: user.token, json: { days: 30 } })).status).toBe(403);
+    expect((await call(t.url, 'POST', '/api/cleanup', { token: admin, json: { days: 0 } })).status).toBe(400);
+    expect((await call(t.url, 'POST', '/api/cleanup', { token: admin, json: { days: 'x' } })).status).toBe(400);
+    const res = await call(t.url, 'POST', '/unified-logs/api/cleanup', { token: admin, json: { days: 30 } });
+    expect(res.body.data.deleted_count).toBe(6); // the 2025 fixtures; today's entries stay
+    expect((await call(t.url, 'GET', `/api/search?${day}`, { token: admin })).body.pagination.total).toBe(0);
+    await t.app.deps.logSink.flush();
+    expect(await t.app.deps.prisma.unifiedLog.count({ where: { context: { path: ['event'], equals: 'logs_cleaned' } } })).toBe(1);
+    const g = await gql(t.url, 'mutation { cleanupLogs(days: 1) { deletedCount } }', {}, user.token);
+    expect(g.body.errors[0].extensions.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('logs over GraphQL', () => {
+  it('searches, reads statistics and modules', async () => {
+    const res = await gql(t.url, '{ logs(module: "auth", first: 5) { totalCount edges { node { id level module message } } } logModules { module count } logStatistics(hours: 1) { totalLogs bucket } }', {}, admin);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data.logs.totalCount).toBeGreaterThan(0); // the logins of this file
+    expect(res.body.data.logStatistics.bucket).toBe('hour');
+  });
+});
