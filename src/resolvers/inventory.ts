@@ -9,6 +9,7 @@ import * as creds from '../services/inventory/credential-service.js';
 import * as inst from '../services/inventory/instance-service.js';
 import { listDatabaseTypes } from '../services/inventory/database-types.js';
 import { ValidationError } from '../lib/errors.js';
+import { csvSafe } from '../lib/csv.js';
 
 const optional = <T extends z.ZodTypeAny>(s: T) => s.nullish().transform((v) => v ?? undefined);
 const dbType = z.enum(DB_TYPES, { errorMap: () => ({ message: `数据库类型必须是 ${DB_TYPES.join(', ')} 之一` }) });
@@ -241,11 +242,6 @@ export const batchDeleteInstancesOp = operation({
   run: (ctx, { instanceIds }) => inst.batchDeleteInstances(ctx.deps, ctx.user!, instanceIds),
 });
 
-/** Spreadsheet apps execute cells starting with = + - @ (and tab/CR): prefix them with a quote. */
-export function csvSafe(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-}
 
 export const exportInstancesOp = operation({
   name: 'exportInstances',

@@ -77,3 +77,16 @@ export const cleanupLogsOp = operation({
   input: z.object({ days: z.coerce.number({ invalid_type_error: 'days 必须是整数' }).int('days 必须是整数').min(1, 'days 至少为 1').max(3650).default(90) }),
   run: (ctx, { days }) => logs.cleanupLogs(ctx.deps, days, ctx.user),
 });
+
+export const exportLogsOp = operation({
+  name: 'exportLogs',
+  requires: 'view',
+  input: z.preprocess(
+    aliasTimes,
+    listQuerySchema({ sortFields: { timestamp: 'timestamp' }, defaultSort: 'timestamp' })
+      .pick({ startDate: true, endDate: true, search: true })
+      .extend({ ...filterFields, format: z.enum(['csv', 'json'], { errorMap: () => ({ message: 'Unsupported export format (csv or json)' }) }).default('csv'), limit: int(1, 1_000_000, 1000) })
+      .superRefine(checkDateRange),
+  ),
+  run: async (ctx, q) => ({ format: q.format, rows: logs.streamLogs(ctx.deps, q, q.limit) }),
+});

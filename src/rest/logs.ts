@@ -3,7 +3,10 @@
  * /api/statistics is log statistics; the flat /api/health stays system health (log health lives at
  * /unified-logs/api/health only).
  */
-import { Router, type Request } from 'express';
+import { once } from 'node:events';
+import { Router, type Request, type Response } from 'express';
+import { stringify } from 'csv-stringify/sync';
+import { csvSafe } from '../lib/csv.js';
 import type { AppDeps } from '../deps.js';
 import * as ops from '../resolvers/logs.js';
 import type { LogRow, LogStatistics } from '../services/logs/log-service.js';
@@ -51,8 +54,34 @@ const searchInput = (req: Request) => {
   return { ...q, sort: q.sort ?? q.sortBy, order: q.order ?? q.sortOrder };
 };
 
+const CSV_HEADER = ['id', 'timestamp', 'level', 'module', 'message', 'traceback', 'context', 'user_id', 'request_id', 'instance_id', 'created_at'];
+
+/** Streams rows to the client, waiting for the socket to drain so memory stays flat. */
+async function streamExport(res: Response, format: 'csv' | 'json', rows: AsyncGenerator<LogRow>): Promise<void> {
+  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
+  res.setHeader('Content-Disposition', `attachment; filename=logs_export_${stamp}.${format}`);
+  const write = async (chunk: string) => {
+    if (!res.write(chunk)) await once(res, 'drain');
+  };
+  await write(format === 'csv' ? stringify([CSV_HEADER]) : '[');
+  let first = true;
+  for await (const l of rows) {
+    if (res.destroyed) return; // client went away: stop reading
+    if (format === 'csv') {
+      const j = logJson(l);
+      await write(stringify([[j.id, j.timestamp, j.level, j.module, j.message, j.traceback, j.context ? JSON.stringify(j.context) : '', j.user_id, j.request_id, j.instance_id, j.created_at].map(csvSafe)]));
+    } else {
+      await write(`${first ? '' : ','}\n${JSON.stringify(logJson(l))}`);
+    }
+    first = false;
+  }
+  res.end(format === 'csv' ? '' : '\n]\n');
+}
+
 export function logRoutes(deps: AppDeps): Router {
   const r = Router();
+  r.get(both('export'), rest(deps, ops.exportLogsOp, queryInput, (res, out) => streamExport(res, out.format, out.rows)));
   r.get(both('search'), rest(deps, ops.searchLogsOp, searchInput, (res, page) => sendPage(res, page, logJson)));
   r.get(both('statistics'), rest(deps, ops.logStatisticsOp, queryInput, (res, s) => sendSuccess(res, statsJson(s))));
   r.get(both('stats'), rest(deps, ops.logStatisticsOp, queryInput, (res, s) =>

@@ -156,3 +156,26 @@ export async function logStatistics(deps: AppDeps, q: { startDate?: Date; endDat
     end: end.toISOString(),
   };
 }
+
+const EXPORT_BATCH = 1000;
+
+/**
+ * Matching entries newest first, read in keyset batches (id < last seen) so an export of millions of
+ * rows holds one batch in memory at a time, never the whole result.
+ */
+export async function* streamLogs(deps: AppDeps, filter: LogFilter, limit: number): AsyncGenerator<LogRow> {
+  const where = logWhere(filter, false);
+  let before: number | undefined;
+  let left = limit;
+  while (left > 0) {
+    const batch = await deps.prisma.unifiedLog.findMany({
+      where: before === undefined ? where : { AND: [where, { id: { lt: before } }] },
+      orderBy: { id: 'desc' },
+      take: Math.min(EXPORT_BATCH, left),
+    });
+    for (const row of batch) yield row;
+    if (batch.length < EXPORT_BATCH) return;
+    left -= batch.length;
+    before = batch[batch.length - 1]!.id;
+  }
+}
