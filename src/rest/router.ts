@@ -11,6 +11,7 @@ import { userRoutes } from './users.js';
 import { syncRoutes } from './sync.js';
 import { inventoryRoutes } from './inventory.js';
 import { logRoutes } from './logs.js';
+import { dashboardRoutes } from './dashboard.js';
 import { schedulerRoutes } from './scheduler.js';
 
 export const JSON_BODY_LIMIT = '1mb';
@@ -24,6 +25,7 @@ export function restRouter(deps: AppDeps): Router {
   r.use(userRoutes(deps));
   r.use(inventoryRoutes(deps));
   r.use(logRoutes(deps));
+  r.use(dashboardRoutes(deps));
   r.use(syncRoutes(deps));
   r.use(schedulerRoutes(deps));
   return r;

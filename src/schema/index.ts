@@ -8,6 +8,7 @@ import './log.js';
 import './inventory.js';
 import './sync.js';
 import './account.js';
+import './dashboard.js';
 import './scheduler.js';
 
 export const schema = builder.toSchema();

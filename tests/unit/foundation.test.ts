@@ -74,3 +74,12 @@ describe('passwords and tokens', () => {
     expect(() => new TokenService('t'.repeat(40), 60, 600).verify(access, 'access')).toThrow();
   });
 });
+
+describe('error logging', () => {
+  it('keeps an error message and stack (→ traceback) while redacting its secret-looking fields', () => {
+    const e = Object.assign(new Error('boom'), { code: 'E1', password: 'hunter2' });
+    const out = redactDeep({ err: e }) as { err: Record<string, unknown> };
+    expect(out.err).toMatchObject({ type: 'Error', message: 'boom', code: 'E1', password: REDACTED });
+    expect(String(out.err.stack)).toContain('boom');
+  });
+});
