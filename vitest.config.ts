@@ -8,6 +8,7 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts'],
+    setupFiles: ['tests/helpers/secret-scan.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 90_000,

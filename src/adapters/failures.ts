@@ -15,8 +15,11 @@ export function classifyFailure(err: unknown, conn: ConnInfo): ConnectionFailure
     if (/no encryption|SSL off|requires? (SSL|secure transport)/i.test(msg) || code === '3159') return new ConnectionFailure('tls_required', `服务器要求 TLS 加密连接 (${where})：请在实例连接选项中启用 TLS`);
     return new ConnectionFailure('auth_failed', `认证失败：用户 ${conn.username} 的用户名或密码错误`);
   }
-  if (/no pg_hba\.conf entry.*no encryption|SSL off|requires secure transport/i.test(msg) || code === 'HANDSHAKE_NO_SSL_SUPPORT') {
-    return new ConnectionFailure('tls_required', `TLS 设置与服务器不符 (${where})：${msg.slice(0, 200)}`);
+  if (code === 'HANDSHAKE_NO_SSL_SUPPORT' || /does not support (SSL|secure transport)|SSL is not enabled/i.test(msg)) {
+    return new ConnectionFailure('tls_unavailable', `服务器未启用 TLS (${where})：请在实例连接选项中关闭 TLS，或在服务器上启用 TLS`);
+  }
+  if (/no pg_hba\.conf entry.*no encryption|SSL off|requires secure transport/i.test(msg)) {
+    return new ConnectionFailure('tls_required', `服务器要求 TLS 加密连接 (${where})：请在实例连接选项中启用 TLS`);
   }
   if (code === '3D000' || code === 'ER_BAD_DB_ERROR' || /does not exist|Unknown database|Cannot open database|ORA-12514|ORA-12505/i.test(msg)) {
     return new ConnectionFailure('unknown_database', `数据库不存在：${conn.database ?? '(默认)'}`);

@@ -7,6 +7,15 @@ export interface Reply<T = any> {
   body: T;
 }
 
+/** Every response body a test file received, scanned for secrets after the file (secret-scan.ts). */
+export const responseBodies: string[] = [];
+/** Secrets a test file created (managed-instance passwords…); no response may ever contain one. */
+export const knownSecrets = new Set<string>();
+export function registerSecret(s: string): string {
+  knownSecrets.add(s);
+  return s;
+}
+
 export async function call<T = any>(
   base: string,
   method: string,
@@ -25,6 +34,7 @@ export async function call<T = any>(
   }
   const res = await fetch(base + path, { method, headers, body });
   const text = await res.text();
+  responseBodies.push(text);
   let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { call as rawCall, gql as rawGql, login, userWithRole, type Reply } from '../helpers/http.js';
+import { call as rawCall, gql as rawGql, login, registerSecret, userWithRole, type Reply } from '../helpers/http.js';
 import { closedPort, mariaRoot, prefix, silentListener } from '../helpers/managed.js';
 import { CredentialKey } from '../../src/lib/crypto.js';
 
 let t: TestApp;
 let admin: string;
 const P = prefix();
-const SECRET = 'Inv-Secret-Pass-77';
-const MARIA_PASSWORD = 'Maria-Secret-88';
+const SECRET = registerSecret('Inv-Secret-Pass-77');
+const MARIA_PASSWORD = registerSecret('Maria-Secret-88');
 /** Every response body of this file, scanned at the end for secrets and ciphertext. */
 const bodies: string[] = [];
 const call = async (...args: Parameters<typeof rawCall>): Promise<Reply> => {
@@ -194,6 +194,13 @@ describe('connection tests with the real drivers', () => {
     for (const dbType of ['sqlserver', 'oracle']) {
       const id = await instanceWith(`${P}closed-${dbType}`, dbType, await closedPort(), 'u', 'p');
       expect((await call(t.url, 'POST', `/api/instances/${id}/test`, { token: admin })).body.data.failure_kind, dbType).toBe('refused');
+    }
+  });
+
+  it('honours the TLS option: servers without TLS answer tls_unavailable (PostgreSQL and MariaDB here run without TLS)', async () => {
+    for (const [dbType, port, username, password] of [['postgresql', 5432, 'postgres', 'x'], ['mysql', 3306, `${P}probe`, MARIA_PASSWORD]] as const) {
+      const res = await call(t.url, 'POST', '/api/test-connection', { token: admin, json: { db_type: dbType, host: '127.0.0.1', port, username, password, connection_options: { tls: true } } });
+      expect(res.body.data, dbType).toMatchObject({ success: false, failure_kind: 'tls_unavailable' });
     }
   });
 

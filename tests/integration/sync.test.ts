@@ -3,15 +3,15 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createScratchDatabase } from '../../src/db/scratch-database.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { call, gql, login, userWithRole } from '../helpers/http.js';
+import { call, gql, login, registerSecret, userWithRole } from '../helpers/http.js';
 import { closedPort, mariaRoot, pgAdmin, prefix, registerInstance, silentListener } from '../helpers/managed.js';
 import { PG_ADMIN_URL } from '../helpers/env.js';
 
 let t: TestApp;
 let admin: string;
 const P = prefix();
-const PG_PASSWORD = 'Pg-Sync-Secret-9';
-const MY_PASSWORD = 'My-Sync-Secret-9';
+const PG_PASSWORD = registerSecret('Pg-Sync-Secret-9');
+const MY_PASSWORD = registerSecret('My-Sync-Secret-9');
 let managedDb: { url: string; drop: () => Promise<void> };
 let pgInstance: number;
 let myInstance: number;
