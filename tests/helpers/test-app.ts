@@ -32,6 +32,8 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     REDIS_URL,
     REDIS_KEY_PREFIX: redisPrefix,
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    // Replicas share the key, as they must in production (a generated key is per data directory).
+    CREDENTIAL_ENCRYPTION_KEY: '5ad1a7c0ffee5ad1a7c0ffee5ad1a7c0ffee5ad1a7c0ffee5ad1a7c0ffee0001',
     WHALEFALL_ADMIN_PASSWORD: ADMIN_PASSWORD,
     LOG_LEVEL: 'silent',
     LOGIN_RATE_LIMIT_PER_IP: '1000',
