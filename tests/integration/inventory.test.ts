@@ -256,6 +256,8 @@ describe('permissions on inventory', () => {
       ['PUT', '/api/credentials/1', { name: 'n2' }],
       ['DELETE', '/api/credentials/1', undefined],
       ['POST', '/api/credentials/1/toggle', undefined],
+      ['POST', '/instances/batch-create', { instances: [{ name: 'n', db_type: 'mysql', host: 'h', port: 1 }] }],
+      ['POST', '/instances/batch-delete', { instance_ids: [1] }],
     ] as const) {
       expect((await call(t.url, m, p, { token: u.token, json })).status, `${m} ${p}`).toBe(403);
       expect((await call(t.url, m, p, { json })).status, `${m} ${p}`).toBe(401);
