@@ -144,6 +144,7 @@ async function main(): Promise<number> {
       JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
       WHALEFALL_ADMIN_PASSWORD: ADMIN_PASSWORD,
       LOG_LEVEL: 'silent',
+      ...(process.env.SCHEDULER_ENABLED ? { SCHEDULER_ENABLED: process.env.SCHEDULER_ENABLED } : {}),
       LOGIN_RATE_LIMIT_PER_IP: '1000000',
       LOGIN_RATE_LIMIT_PER_USER: '1000000',
       API_RATE_LIMIT_PER_USER: '10000000',
