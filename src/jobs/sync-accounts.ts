@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DB_TYPES } from '../adapters/types.js';
 import { ValidationError } from '../lib/errors.js';
+import { getSession, startSync, waitForSession } from '../services/sync/sync-service.js';
 import { defineTaskType } from './types.js';
 
 const NO_ACTIVE_INSTANCES = '没有找到活跃的数据库实例';
@@ -37,11 +38,9 @@ export const syncAccountsTask = defineTaskType<SyncAccountsParams>({
   },
   usesDbType: true,
   async run(ctx, params) {
-    // Loaded on first use: the sync service pulls in every database driver.
-    const sync = await import('../services/sync/sync-service.js');
     let session;
     try {
-      session = await sync.startSync(ctx.deps, {
+      session = await startSync(ctx.deps, {
         scope: { dbType: params.db_type, instanceIds: params.instance_ids },
         syncType: ctx.trigger === 'manual' ? 'manual_task' : 'scheduled_task',
         createdBy: ctx.actor?.id ?? null,
@@ -54,8 +53,8 @@ export const syncAccountsTask = defineTaskType<SyncAccountsParams>({
       throw err;
     }
     await ctx.link({ sessionId: session.sessionId });
-    await sync.waitForSession(session.sessionId);
-    const done = await sync.getSession(ctx.deps, session.sessionId);
+    await waitForSession(session.sessionId);
+    const done = await getSession(ctx.deps, session.sessionId);
     const accounts = done.records.reduce((n, r) => n + (r.accountsSynced ?? 0), 0);
     const details = {
       session_id: done.sessionId,

@@ -284,6 +284,23 @@ describe('run now', () => {
     expect(done).toMatchObject({ session_id: run.session_id, details: { session_id: run.session_id, total_instances: 1 } });
   });
 
+  it('runs cleanup_logs through the log service and reports what it deleted', async () => {
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    await t.app.deps.prisma.unifiedLog.createMany({
+      data: Array.from({ length: 3 }, (_, i) => ({ timestamp: old, level: 'INFO' as const, module: 'test', message: `old entry ${i}` })),
+    });
+    const job = await createJob({ name: 'cleanup-now', task_type: 'cleanup_logs', schedule: '0 0 2 * * *', params: { days: 30 } });
+    await t.app.deps.prisma.jobRun.create({ data: { jobId: job.id, taskType: 'cleanup_logs', trigger: 'scheduled', status: 'success', startedAt: old, finishedAt: old } });
+    const res = await call(t.url, 'POST', `/api/jobs/${job.id}/run`, { token: admin });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.data).toMatchObject({ status: 'success', details: { days: 30 } });
+    expect(res.body.data.details.deleted_count).toBeGreaterThanOrEqual(3);
+    expect(res.body.data.details.deleted_job_runs).toBe(1);
+    expect((await runsOf(job.id)).data.map((r: any) => r.id)).toEqual([res.body.data.id]);
+    expect(res.body.data.result).toBe(`清理完成：${res.body.data.details.deleted_count} 条日志，${res.body.data.details.deleted_job_runs} 条任务运行记录 (早于 30 天)`);
+    expect(await t.app.deps.prisma.unifiedLog.count({ where: { timestamp: { lt: new Date(Date.now() - 30 * 86_400_000) } } })).toBe(0);
+  });
+
   it('is rate limited per user (429 with Retry-After)', async () => {
     const other = await userWithRole(t.url, admin, 'admin');
     const job = await createJob({ name: 'limited', task_type: 'probe', schedule: '0 0 6 * * *' });
@@ -303,7 +320,7 @@ describe('firing', () => {
     const fired: any[] = [];
     for (let i = 0; i < 3; i++) {
       const want = shown[shown.length - 1]!;
-      const run = await waitFor(async () => (await runsOf(job.id)).data.find((r: any) => r.scheduled_for === want), 6000);
+      const run = await waitFor(async () => (await runsOf(job.id)).data.find((r: any) => r.scheduled_for === want && r.status !== 'running'), 6000);
       fired.push(run);
       expect(new Date(run.started_at).getTime() - new Date(want).getTime()).toBeLessThan(1000);
       shown.push((await getJob(job.id)).next_run_time);

@@ -30,7 +30,6 @@ import {
   DEFAULT_TIMEZONE,
   agendaRepeatInterval,
   formatSchedule,
-  nextRunAfter,
   normalizeTimezone,
   parseScheduleText,
   triggerRepr,
@@ -290,8 +289,10 @@ export class Scheduler {
     return this.deps.config.scheduler;
   }
 
+  private logger?: AppDeps['logger'];
+
   private get log() {
-    return this.deps.logger.child({ module: 'scheduler' });
+    return (this.logger ??= this.deps.logger.child({ module: 'scheduler' }));
   }
 
   /** Which job store Agenda runs on (after start). */
@@ -327,33 +328,36 @@ export class Scheduler {
         connectionTimeoutMillis: 10_000,
       });
       pool.on('error', () => {}); // a dropped idle connection must not crash the process
-      if (process.env.X_ASYNC_COMMIT === '1') pool.on('connect', (c) => void c.query('SET synchronous_commit = off').catch(() => {}));
       this.pool = pool;
-      this.store = await createAgendaStore({
-        name: this.node,
-        processEveryMs: this.cfg.processEveryMs,
-        concurrency: this.cfg.concurrency,
-        lockLifetimeMs: this.cfg.lockLifetimeMs,
-        pool,
-        embedded: this.opts.embedded,
-        mongodbUrl: this.deps.config.mongodbUrl,
-        onLocked: (id, at) => this.fireTimes.set(id, at),
-        onStoreError: (err) => this.storeError(err),
-      });
-      this.store.agenda.on('error', (err: Error) => this.storeError(err));
-      this.store.agenda.on('complete', (job: { attrs?: { _id?: unknown } }, remote?: boolean) => {
-        if (!remote && job?.attrs?._id) this.firing.delete(String(job.attrs._id));
-      });
-      for (const t of this.registry.list()) this.define(t);
-      await this.withStartupLock(async () => {
+      // One replica at a time: Agenda creates its table, indexes and trigger on connect, and two
+      // processes doing that at once fail ("tuple concurrently updated"); then defaults and reconcile.
+      const store = await this.withStartupLock(async () => {
+        const created = await createAgendaStore({
+          name: this.node,
+          processEveryMs: this.cfg.processEveryMs,
+          concurrency: this.cfg.concurrency,
+          lockLifetimeMs: this.cfg.lockLifetimeMs,
+          pool,
+          embedded: this.opts.embedded,
+          mongodbUrl: this.deps.config.mongodbUrl,
+          onLocked: (id, at) => this.fireTimes.set(id, at),
+          onStoreError: (err) => this.storeError(err),
+        });
+        this.store = created;
+        created.agenda.on('error', (err: Error) => this.storeError(err));
+        created.agenda.on('complete', (job: { attrs?: { _id?: unknown } }, remote?: boolean) => {
+          if (!remote && job?.attrs?._id) this.firing.delete(String(job.attrs._id));
+        });
+        for (const t of this.registry.list()) this.define(t);
         await this.seedDefaults();
         await this.reconcile();
+        return created;
       });
-      if (this.cfg.enabled) await this.store.agenda.start();
+      if (this.cfg.enabled) await store.agenda.start();
       this.state = 'running';
       this.log.info(
-        { node: this.node, backend: this.store.kind, store: this.store.description, processing: this.cfg.enabled, process_every_ms: this.cfg.processEveryMs },
-        this.cfg.enabled ? `调度器已启动 (${this.store.description})` : `调度器已连接 (${this.store.description})，本进程不执行任务 (SCHEDULER_ENABLED=false)`,
+        { node: this.node, backend: store.kind, store: store.description, processing: this.cfg.enabled, process_every_ms: this.cfg.processEveryMs },
+        this.cfg.enabled ? `调度器已启动 (${store.description})` : `调度器已连接 (${store.description})，本进程不执行任务 (SCHEDULER_ENABLED=false)`,
       );
     } catch (err) {
       this.state = 'stopped';
@@ -885,15 +889,6 @@ export class Scheduler {
     return run;
   }
 
-  /** Preview: the next `count` fire times of a schedule from now (as Agenda computes them). */
-  previewRuns(schedule: Schedule, timezone: string | null | undefined, count = 5): Date[] {
-    const tz = normalizeTimezone(timezone);
-    const out: Date[] = [];
-    let at = new Date();
-    for (let i = 0; i < count; i++) out.push((at = nextRunAfter(schedule, tz, at)));
-    return out;
-  }
-
   // ---------------------------------------------------------------- runs
 
   /**
@@ -1044,11 +1039,12 @@ export class Scheduler {
   private async execute(s: RunStart, signal: AbortSignal, entry: ActiveRun): Promise<void> {
     const started = Date.now();
     const { jobId, task, runId } = s;
-    const log = this.log.child({ job_id: jobId, run_id: runId, task_type: task.name, trigger: s.trigger });
+    const log = this.log;
+    const ids = { job_id: jobId, run_id: runId, task_type: task.name, trigger: s.trigger };
     // Scheduled runs are logged once, when they end (a burst of fires must not double the log volume).
     const startMsg = `任务开始执行: ${jobId}${s.trigger === 'manual' ? ' (立即执行)' : ''}`;
-    if (s.trigger === 'manual') log.info({ actor_id: s.actor?.id ?? null }, startMsg);
-    else log.debug({ scheduled_for: s.scheduledFor }, startMsg);
+    if (s.trigger === 'manual') log.info({ ...ids, actor_id: s.actor?.id ?? null }, startMsg);
+    else log.debug({ ...ids, scheduled_for: s.scheduledFor }, startMsg);
     const ctx: TaskContext = {
       deps: this.deps,
       jobId,
@@ -1085,8 +1081,8 @@ export class Scheduler {
       error: error ?? (outcome?.failed ? outcome.message : null),
       result: outcome?.details,
       durationMs,
-    }).catch((err: Error) => log.error({ err }, `记录任务运行结果失败: ${err.message}`));
-    const fields = { duration_ms: durationMs, scheduled_for: s.scheduledFor, actor_id: s.actor?.id ?? null, result: outcome?.details };
+    }).catch((err: Error) => log.error({ ...ids, err }, `记录任务运行结果失败: ${err.message}`));
+    const fields = { ...ids, duration_ms: durationMs, scheduled_for: s.scheduledFor, actor_id: s.actor?.id ?? null, result: outcome?.details };
     if (status === 'success') log.info(fields, `任务执行成功: ${jobId} - ${outcome?.message ?? ''}`);
     else log.error({ ...fields, ...(thrown ? { err: thrown } : {}), error }, `任务执行失败: ${jobId} - ${error ?? outcome?.message}`);
   }
