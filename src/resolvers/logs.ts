@@ -21,6 +21,9 @@ const aliasTimes = (v: unknown) => {
   return o;
 };
 
+/** start/end dates and keyword with the shared validation, without paging. */
+const rangeFields = listQuerySchema({ sortFields: { timestamp: 'timestamp' }, defaultSort: 'timestamp' }).pick({ startDate: true, endDate: true, search: true });
+
 const filterFields = {
   level: optional(level),
   module: optional(z.string().max(100)),
@@ -49,8 +52,8 @@ export const logStatisticsOp = operation({
   requires: 'view',
   input: z.preprocess(
     aliasTimes,
-    listQuerySchema({ sortFields: { timestamp: 'timestamp' }, defaultSort: 'timestamp' })
-      .pick({ startDate: true, endDate: true })
+    rangeFields
+      .omit({ search: true })
       .extend({ hours: optional(z.coerce.number().int().min(1).max(24 * 366)), bucket: optional(z.enum(['hour', 'day'])) })
       .superRefine(checkDateRange),
   ),
@@ -83,8 +86,7 @@ export const exportLogsOp = operation({
   requires: 'view',
   input: z.preprocess(
     aliasTimes,
-    listQuerySchema({ sortFields: { timestamp: 'timestamp' }, defaultSort: 'timestamp' })
-      .pick({ startDate: true, endDate: true, search: true })
+    rangeFields
       .extend({ ...filterFields, format: z.enum(['csv', 'json'], { errorMap: () => ({ message: 'Unsupported export format (csv or json)' }) }).default('csv'), limit: int(1, 1_000_000, 1000) })
       .superRefine(checkDateRange),
   ),
