@@ -110,7 +110,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
   app.use(requestScopeMiddleware);
-  app.use(GRAPHIQL_ASSETS_PATH, express.static(graphiqlAssetsDir(), { immutable: true, maxAge: '1d', fallthrough: false }));
+  app.use(GRAPHIQL_ASSETS_PATH, express.static(graphiqlAssetsDir(), { immutable: true, maxAge: '1d' }));
   app.get('/favicon.ico', (_req, res) => res.status(204).end());
   const yoga = buildYoga(deps);
   app.use(restRouter(deps));

@@ -108,6 +108,7 @@ describe('GraphiQL', () => {
       const r = await fetch(t.url + a);
       expect(r.status, a).toBe(200);
     }
+    expect((await fetch(`${t.url}/graphiql-assets/nope.js`)).status).toBe(404);
   });
 });
 
