@@ -70,6 +70,10 @@ export function errorHandler(deps: AppDeps) {
     else if (e?.type === 'entity.too.large') appErr = new PayloadTooLargeError('请求体过大');
     else if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') appErr = new ValidationError('不支持的请求编码');
     else appErr = toAppError(err);
+    // Other client errors raised by Express and its parsers (bad URL encoding, aborted bodies…).
+    if (!appErr && typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      appErr = e.status === 404 ? new ResourceNotFoundError('资源不存在') : new ValidationError('请求参数错误');
+    }
     if (!appErr) {
       deps.logger.error({ module: 'api', err, path: req.originalUrl.split('?')[0], method: req.method }, '未处理的服务器错误');
       appErr = new DatabaseError('服务器内部错误');

@@ -320,3 +320,11 @@ describe('users over GraphQL', () => {
     expect(JSON.stringify(row!.context)).not.toContain('Str0ngPass');
   });
 });
+
+describe('malformed requests', () => {
+  it('answers a badly encoded path parameter with a 400 envelope, not a 500', async () => {
+    const res = await call(t.url, 'GET', '/api/users/%E0%A4%A', { token: admin });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ status: 'error', error: 'ValidationError' });
+  });
+});
