@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { call, gql, login, userWithRole } from '../helpers/http.js';
+import { ACTIVITY_MODULES } from '../../src/services/dashboard/dashboard-service.js';
 
 let t: TestApp;
 let admin: string;
@@ -50,9 +51,12 @@ describe('dashboard', () => {
   });
 
   it('activities are paginated notable events; status reports services', async () => {
-    const a = await call(t.url, 'GET', '/api/activities?per_page=5', { token: admin });
-    expect(a.body.pagination.per_page).toBe(5);
-    expect(a.body.data[0].module).toBe('auth');
+    await t.app.deps.logSink.flush();
+    const a = await call(t.url, 'GET', '/api/activities?per_page=100', { token: admin });
+    expect(a.body.pagination.per_page).toBe(100);
+    expect(a.body.data.some((l: any) => l.module === 'auth' && l.message === '用户登录成功')).toBe(true);
+    expect(a.body.data.every((l: any) => ACTIVITY_MODULES.includes(l.module) && l.level !== 'DEBUG')).toBe(true);
+    expect((await call(t.url, 'GET', '/api/activities?per_page=2', { token: admin })).body.data).toHaveLength(2);
     const s = (await call(t.url, 'GET', '/dashboard/api/status', { token: admin })).body.data;
     expect(s).toMatchObject({ version: '4.0.0', services: { database: 'connected', redis: 'connected' }, running_sessions: 0 });
     expect(s.memory.rss_bytes).toBeGreaterThan(0);
