@@ -110,7 +110,8 @@ describe('two gateway processes on one database', () => {
     // Not before the lock (renewed every second) expired, and soon after it did (3 s lifetime).
     expect(waited).toBeGreaterThanOrEqual(3000 - 1100);
     expect(waited).toBeLessThan(3000 + 2500);
-    const interrupted = (await runsOf(t, job.id)).find((r) => r.id === first.id)!;
+    // The taken-over run is marked right after the new run is recorded (a separate statement).
+    const interrupted = await waitFor(async () => (await runsOf(t, job.id)).find((r) => r.id === first.id && r.status === 'interrupted'), 3000);
     expect(interrupted.status).toBe('interrupted');
     expect(interrupted.error).toMatch(/接管/);
     expect(takeover.status).toBe('running');
