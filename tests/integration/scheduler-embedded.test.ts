@@ -55,7 +55,7 @@ describe('scheduler on the embedded PostgreSQL', () => {
     expect(before.map((r) => r.scheduled_for)).toContain(shown);
     for (const r of before) {
       expect(r.status).toBe('success');
-      expect(new Date(r.started_at).getTime() - new Date(r.scheduled_for).getTime()).toBeLessThan(1000);
+      expect(new Date(r.started_at).getTime() - new Date(r.scheduled_for).getTime()).toBeLessThan(2000); // generous: CI shares 2 cores
     }
     await first.app.stop();
 
