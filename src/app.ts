@@ -11,6 +11,7 @@ import type { AppDeps } from './deps.js';
 import { openDatabase } from './db/database.js';
 import { createLogger } from './logging/logger.js';
 import { createAppPubSub, type LogEvent } from './realtime/pubsub.js';
+import { LogBroadcaster } from './realtime/log-stream.js';
 import { TokenService } from './auth/tokens.js';
 import { AuthUserCache } from './auth/authenticate.js';
 import { resolveJwtSecret } from './auth/jwt-secret.js';
@@ -66,6 +67,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         module: r.module,
         message: r.message,
         context: r.context,
+        userId: r.userId,
+        instanceId: r.instanceId,
+        requestId: r.requestId,
         createdAt: r.createdAt.toISOString(),
       };
       pubsub.publish('log.created', event);
@@ -83,6 +87,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     logger,
     logSink: sink,
     pubsub,
+    logStream: new LogBroadcaster(pubsub, config.logStreamBuffer),
     redis: redis?.client,
     tokens,
     credentialKey: resolveCredentialKey(config, bootLog),
@@ -171,6 +176,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       stopped = true;
       // Jobs first: no new ones, running ones finish (up to SCHEDULER_STOP_TIMEOUT_MS), locks released.
       await scheduler.stop().catch((err: Error) => logger.error({ module: 'scheduler', err }, `调度器停止失败: ${err.message}`));
+      deps.logStream.close();
       await ws.close().catch(() => {});
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -7,6 +7,7 @@ import type { Logger } from './logging/logger.js';
 import type { UnifiedLogSink } from './logging/unified-log-sink.js';
 import type { Limiter } from './lib/rate-limit.js';
 import type { PubSub } from './realtime/pubsub.js';
+import type { LogBroadcaster } from './realtime/log-stream.js';
 import type { TokenService } from './auth/tokens.js';
 import type { AuthUserCache } from './auth/authenticate.js';
 import type { CredentialKey } from './lib/crypto.js';
@@ -20,6 +21,8 @@ export interface AppDeps {
   logger: Logger;
   logSink: UnifiedLogSink;
   pubsub: PubSub;
+  /** Fans new log entries out to live subscribers, each with a bounded buffer. */
+  logStream: LogBroadcaster;
   redis?: Redis;
   tokens: TokenService;
   /** Seals and opens stored instance credentials (AES-256-GCM). */

@@ -40,6 +40,8 @@ const EnvSchema = z.object({
   API_RATE_LIMIT_PER_USER: int(1, 10_000_000).default(3000),
   API_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
   SYNC_CONCURRENCY: int(1, 64).default(4),
+  LOG_STREAM_BUFFER: int(1, 100_000).default(1000),
+  LOG_STREAM_REPLAY_LIMIT: int(0, 1_000_000).default(10_000),
   GRAPHQL_MAX_DEPTH: int(2, 50).default(10),
   GRAPHQL_MAX_COST: int(100, 1_000_000).default(5000),
   TRUST_PROXY: bool.default('false'),
@@ -75,6 +77,10 @@ export type Config = Readonly<{
   apiLimitPerUser: number;
   apiLimitWindow: number;
   syncConcurrency: number;
+  /** Entries buffered per live log subscriber before the oldest are dropped. */
+  logStreamBuffer: number;
+  /** Most missed entries replayed to a reconnecting log subscriber; beyond it they are reported as dropped. */
+  logStreamReplayLimit: number;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
   trustProxy: boolean;
@@ -125,6 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiLimitPerUser: e.API_RATE_LIMIT_PER_USER,
     apiLimitWindow: e.API_RATE_LIMIT_WINDOW_SECONDS,
     syncConcurrency: e.SYNC_CONCURRENCY,
+    logStreamBuffer: e.LOG_STREAM_BUFFER,
+    logStreamReplayLimit: e.LOG_STREAM_REPLAY_LIMIT,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: e.GRAPHQL_MAX_COST,
     trustProxy: e.TRUST_PROXY,

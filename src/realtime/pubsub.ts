@@ -11,6 +11,9 @@ export interface LogEvent {
   module: string;
   message: string;
   context: Record<string, unknown> | null;
+  userId: number | null;
+  instanceId: number | null;
+  requestId: string | null;
   createdAt: string;
 }
 
@@ -34,11 +37,14 @@ export type Topics = {
   'user.changed': [{ id: number }];
 };
 
-export type PubSub = ReturnType<typeof createPubSub<Topics>>;
+/**
+ * `target` is the event target under the topics (event type = topic name, payload in `detail`):
+ * high-volume fan-out (the log stream) listens on it directly instead of through a subscription's
+ * queue, which is unbounded.
+ */
+export type PubSub = ReturnType<typeof createPubSub<Topics>> & { readonly target: EventTarget };
 
 export function createAppPubSub(redis?: { publisher: Redis; subscriber: Redis; prefix: string }): PubSub {
-  if (!redis) return createPubSub<Topics>();
-  return createPubSub<Topics>({
-    eventTarget: new RedisEventTarget(redis.publisher, redis.subscriber, `${redis.prefix}events:`) as never,
-  });
+  const target: EventTarget = redis ? new RedisEventTarget(redis.publisher, redis.subscriber, `${redis.prefix}events:`) : new EventTarget();
+  return Object.assign(createPubSub<Topics>({ eventTarget: target as never }), { target });
 }

@@ -4,6 +4,7 @@ import { operation } from './operation.js';
 import { checkDateRange, listQuerySchema } from '../lib/pagination.js';
 import { idSchema } from '../lib/schemas.js';
 import * as logs from '../services/logs/log-service.js';
+import { openLogStream } from '../services/logs/log-stream-service.js';
 
 const optional = <T extends z.ZodTypeAny>(s: T) => s.nullish().transform((v) => v ?? undefined);
 const level = z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), z.enum(logs.LOG_LEVELS, { errorMap: () => ({ message: 'Invalid log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)' }) }));
@@ -91,4 +92,18 @@ export const exportLogsOp = operation({
       .superRefine(checkDateRange),
   ),
   run: async (ctx, q) => ({ format: q.format, rows: logs.streamLogs(ctx.deps, q, q.limit) }),
+});
+
+/** Live entries matching the filter; with afterId, first the entries after it from the database. */
+export const logStreamOp = operation({
+  name: 'logStream',
+  requires: 'view',
+  input: z.object({
+    level: optional(level),
+    minLevel: optional(level),
+    module: optional(z.string().max(100)),
+    search: optional(z.string().max(200)),
+    afterId: optional(z.coerce.number().int().min(0)),
+  }),
+  run: async (ctx, { afterId, ...filter }) => openLogStream(ctx.deps, filter, afterId),
 });

@@ -1,16 +1,14 @@
-/** Live unified log stream (the searchable log API arrives with the unified-log issue). */
+/** Unified log: search, statistics, cleanup, and the live stream (logStream) over graphql-ws. */
 import { builder, scopesFor } from './builder.js';
 import type { LogEvent } from '../realtime/pubsub.js';
-import { z } from 'zod';
-import { parseInput } from '../lib/validation.js';
 import { connectionType, pagingArgs } from './common.js';
 import { execute } from '../resolvers/operation.js';
 import * as ops from '../resolvers/logs.js';
 import type { LogRow, LogStatistics } from '../services/logs/log-service.js';
+import type { LogStreamEvent } from '../services/logs/log-stream-service.js';
 
 export const LogLevelEnum = builder.enumType('LogLevel', { values: ['INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const });
 
-const LEVEL_RANK: Record<string, number> = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
 
 export const LogEntry = builder.objectRef<LogEvent>('LogEntry').implement({
   description: 'One unified log event',
@@ -21,30 +19,51 @@ export const LogEntry = builder.objectRef<LogEvent>('LogEntry').implement({
     module: t.exposeString('module'),
     message: t.exposeString('message'),
     context: t.expose('context', { type: 'JSON', nullable: true }),
+    userId: t.exposeInt('userId', { nullable: true }),
+    instanceId: t.exposeInt('instanceId', { nullable: true }),
+    requestId: t.exposeString('requestId', { nullable: true }),
   }),
 });
 
-const filterInput = z.object({
-  minLevel: z.enum(['INFO', 'WARNING', 'ERROR', 'CRITICAL']).nullish(),
-  module: z.string().max(100).nullish(),
+const LogStreamEventRef = builder.objectRef<LogStreamEvent>('LogStreamEvent').implement({
+  description: 'One entry of the live log stream',
+  fields: (t) => ({
+    entry: t.field({ type: LogEntry, resolve: (e) => e.entry }),
+    dropped: t.exposeInt('dropped', {
+      description:
+        'Matching entries this subscriber did not receive just before this one: its buffer overflowed (the oldest ' +
+        'queued entries are dropped) or more were missed than a reconnect replays. Fetch them with logs(...) by id.',
+    }),
+    replayed: t.exposeBoolean('replayed', { description: 'Read from the database: missed before this subscription (afterId)' }),
+  }),
 });
+
 
 builder.subscriptionFields((t) => ({
   logCreated: t.field({
     type: LogEntry,
-    description: 'Every new unified log event at or above minLevel, optionally of one module',
+    description: 'Every new unified log event at or above minLevel, optionally of one module (module contains, as in logs)',
     authScopes: scopesFor('view'),
     args: { minLevel: t.arg({ type: LogLevelEnum }), module: t.arg.string() },
-    subscribe: (_root, args, ctx) => {
-      const f = parseInput(filterInput, args);
-      const min = LEVEL_RANK[f.minLevel ?? 'INFO']!;
-      const source = ctx.deps.pubsub.subscribe('log.created');
-      return (async function* () {
-        for await (const e of source) {
-          if ((LEVEL_RANK[e.level] ?? 0) >= min && (!f.module || e.module === f.module)) yield e;
-        }
-      })();
+    // Kept for clients of the first release: logStream without replay or drop notices.
+    subscribe: (_root, args, ctx) => execute(ops.logStreamOp, ctx, clean({ minLevel: args.minLevel, module: args.module })),
+    resolve: (e) => e.entry,
+  }),
+  logStream: t.field({
+    type: LogStreamEventRef,
+    description:
+      'New unified log entries matching the filters (same semantics as logs(...)). With afterId, first the matching ' +
+      'entries written after it (a reconnecting client passes the last id it saw). A slow client gets at most ' +
+      'LOG_STREAM_BUFFER queued entries; older ones are dropped and reported in `dropped`.',
+    authScopes: scopesFor(ops.logStreamOp.requires),
+    args: {
+      level: t.arg({ type: LogLevelEnum, description: 'exactly this level' }),
+      minLevel: t.arg({ type: LogLevelEnum, description: 'this level or more severe' }),
+      module: t.arg.string(),
+      search: t.arg.string({ description: 'keyword in the message' }),
+      afterId: t.arg.int({ description: 'replay matching entries with a greater id first' }),
     },
+    subscribe: (_root, args, ctx) => execute(ops.logStreamOp, ctx, clean(args)),
     resolve: (e) => e,
   }),
 }));

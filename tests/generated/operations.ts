@@ -157,6 +157,17 @@ export type LogCreatedSubscriptionVariables = Exact<{
 
 export type LogCreatedSubscription = { logCreated: { id: number, level: string, module: string, message: string, context: unknown } };
 
+export type LogStreamSubscriptionVariables = Exact<{
+  level?: LogLevel | null | undefined;
+  minLevel?: LogLevel | null | undefined;
+  module?: string | null | undefined;
+  search?: string | null | undefined;
+  afterId?: number | null | undefined;
+}>;
+
+
+export type LogStreamSubscription = { logStream: { dropped: number, replayed: boolean, entry: { id: number, level: string, module: string, message: string, requestId: string | null } } };
+
 export type JobRunFieldsFragment = { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null };
 
 export type JobFieldsFragment = { id: string, name: string, taskType: string, dbType: string | null, params: unknown, schedule: string, triggerType: JobTriggerType, trigger: string, cronExpression: string | null, intervalSeconds: number | null, timezone: string, description: string | null, isBuiltin: boolean, isPaused: boolean, isEnabled: boolean, status: JobStatus, nextRunTime: string | null, running: boolean, createdBy: string | null, createdAt: string, updatedAt: string, lastRun: { id: string, jobId: string, taskType: string, trigger: JobRunTrigger, triggeredBy: string | null, status: JobRunStatus, scheduledFor: string | null, startedAt: string, finishedAt: string | null, durationMs: number | null, result: string | null, details: unknown, error: string | null, sessionId: string | null, batchId: string | null, node: string | null } | null };

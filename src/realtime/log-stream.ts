@@ -1,0 +1,127 @@
+/**
+ * Fan-out of new unified log entries to live subscribers.
+ *
+ * One listener per process on the pub/sub event target (one Redis channel, one JSON parse per entry)
+ * copies each entry into a bounded queue per subscriber, synchronously. A subscriber whose socket
+ * is slow therefore never holds up the others or the publisher.
+ *
+ * Drop policy: when a subscriber's queue is full, the OLDEST queued entry is discarded (a live view
+ * is about now) and counted; the next entry delivered to that subscriber carries the count
+ * (`dropped`), so the client knows to fetch the gap from the log API (entries after its last id).
+ */
+import type { LogEvent, PubSub, Topics } from './pubsub.js';
+
+export const DEFAULT_LOG_STREAM_BUFFER = 1000;
+const LOG_TOPIC = 'log.created' satisfies keyof Topics;
+
+export interface StreamedLog {
+  entry: LogEvent;
+  /** Matching entries discarded for this subscriber just before `entry`. */
+  dropped: number;
+}
+
+export type LogPredicate = (e: LogEvent) => boolean;
+
+export class LogSubscriber implements AsyncIterableIterator<StreamedLog> {
+  private readonly queue: LogEvent[] = [];
+  private droppedSinceLast = 0;
+  private waiter?: (r: IteratorResult<StreamedLog>) => void;
+  private closed = false;
+  /** Total entries discarded over this subscriber's life (for metrics and tests). */
+  droppedTotal = 0;
+
+  constructor(
+    private readonly matches: LogPredicate,
+    private readonly capacity: number,
+    private readonly onClose: (s: LogSubscriber) => void,
+  ) {}
+
+  /** Called by the broadcaster for every new entry; never blocks. */
+  offer(e: LogEvent): void {
+    if (this.closed || !this.matches(e)) return;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w({ value: this.take(e), done: false });
+      return;
+    }
+    if (this.queue.length >= this.capacity) {
+      this.queue.shift();
+      this.droppedSinceLast++;
+      this.droppedTotal++;
+    }
+    this.queue.push(e);
+  }
+
+  private take(e: LogEvent): StreamedLog {
+    const dropped = this.droppedSinceLast;
+    this.droppedSinceLast = 0;
+    return { entry: e, dropped };
+  }
+
+  next(): Promise<IteratorResult<StreamedLog>> {
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    const e = this.queue.shift();
+    if (e) return Promise.resolve({ value: this.take(e), done: false });
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  return(): Promise<IteratorResult<StreamedLog>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.waiter?.({ value: undefined, done: true });
+    this.waiter = undefined;
+    this.onClose(this);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+export class LogBroadcaster {
+  private readonly subscribers = new Set<LogSubscriber>();
+  private readonly listener = (ev: Event) => {
+    const e = (ev as CustomEvent<LogEvent>).detail;
+    for (const s of this.subscribers) s.offer(e);
+  };
+  private listening = false;
+
+  constructor(
+    private readonly pubsub: PubSub,
+    private readonly capacity = DEFAULT_LOG_STREAM_BUFFER,
+  ) {}
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  /** Starts buffering matching entries at once (before any replay), so nothing falls in between. */
+  subscribe(matches: LogPredicate): LogSubscriber {
+    const s = new LogSubscriber(matches, this.capacity, (x) => this.remove(x));
+    this.subscribers.add(s);
+    if (!this.listening) {
+      this.listening = true;
+      this.pubsub.target.addEventListener(LOG_TOPIC, this.listener);
+    }
+    return s;
+  }
+
+  private remove(s: LogSubscriber): void {
+    this.subscribers.delete(s);
+    if (this.subscribers.size === 0 && this.listening) {
+      this.listening = false;
+      this.pubsub.target.removeEventListener(LOG_TOPIC, this.listener);
+    }
+  }
+
+  close(): void {
+    for (const s of [...this.subscribers]) s.close();
+  }
+}
