@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { AppDeps } from '../deps.js';
 import type { Ctx } from '../context.js';
@@ -18,8 +18,41 @@ type EnvelopedArgs = ExecutionArgs & {
   rootValue: { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
 };
 
+/** Below this many bytes queued on a socket, a send counts as done at once (see batchSends). */
+const SEND_BUFFER_LIMIT = 256 * 1024;
+
+/**
+ * graphql-ws waits for each message's write callback before taking the next event of a
+ * subscription, so every message would be its own syscall (writev dominated the fan-out profile in
+ * bench/logs). Here a send completes at once while little is queued on the socket, and the socket
+ * is corked until the current tick's messages are all queued, so they leave in one write. Past the
+ * limit, sends wait for the socket again: that is how a slow client backs up into its subscription's
+ * own bounded queue (the log stream's drop policy) instead of into memory here.
+ */
+function batchSends(socket: WebSocket): void {
+  const send = socket.send.bind(socket) as (data: unknown, cb?: (err?: Error) => void) => void;
+  const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  let corked = false;
+  socket.send = ((data: unknown, cb?: (err?: Error) => void) => {
+    if (raw && !corked) {
+      corked = true;
+      raw.cork();
+      process.nextTick(() => {
+        corked = false;
+        raw.uncork();
+      });
+    }
+    if (socket.bufferedAmount < SEND_BUFFER_LIMIT) {
+      send(data);
+      cb?.();
+    } else send(data, cb);
+  }) as WebSocket['send'];
+}
+
 export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<object, Ctx>, deps: AppDeps) {
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: 1024 * 1024 });
+  // Registered before graphql-ws' own listener, so its sends go through the batching wrapper.
+  wss.on('connection', batchSends);
   const disposable = useServer(
     {
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,

@@ -11,6 +11,7 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useGraphQlJit } from '@envelop/graphql-jit';
+import { useSharedSubscriptionResults } from './shared-subscription-results.js';
 import type { AppDeps } from '../deps.js';
 import { createContext, type Ctx } from '../context.js';
 import { AppError, RateLimitError, toAppError } from '../lib/errors.js';
@@ -89,6 +90,7 @@ export function buildYoga(deps: AppDeps): YogaServerInstance<ServerContext, Ctx>
       // Compiles each distinct query once into JS (cached); graphql-js interpretation was a third of
       // the GraphQL path's CPU (bench/http). Subscriptions keep the standard executor.
       useGraphQlJit({}, { enableIf: (args) => !/^\s*subscription\b/i.test(args.document?.loc?.source.body ?? '') }),
+      useSharedSubscriptionResults(),
     ],
     context: async (initial) => {
       if (initial.connectionParams !== undefined || initial.extra) {

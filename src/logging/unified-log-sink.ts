@@ -8,6 +8,10 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import type { LogLevel } from '../generated/prisma/enums.js';
 import { redactDeep } from '../lib/redact.js';
 
+/** A new entry is written (and reaches live subscribers) this soon; entries arriving meanwhile share
+ * the insert. Short, because live tails wait on it (bench/logs: fan-out latency). */
+const FLUSH_DELAY_MS = 20;
+/** Safety net: also flush (and retry after a failed write) on this period. */
 const FLUSH_INTERVAL_MS = 250;
 const FLUSH_SIZE = 100;
 /** While the database is not attached (start-up) or down, keep at most this many rows. */
@@ -66,6 +70,7 @@ export class UnifiedLogSink extends Writable {
   private prisma?: PrismaClient;
   private onPersisted?: (rows: PersistedLog[]) => void;
   private timer?: NodeJS.Timeout;
+  private soon?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   dropped = 0;
 
@@ -82,6 +87,13 @@ export class UnifiedLogSink extends Writable {
       }
       this.buffer.push(row);
       if (this.prisma && this.buffer.length >= FLUSH_SIZE) void this.flush();
+      else if (this.prisma && !this.soon) {
+        this.soon = setTimeout(() => {
+          this.soon = undefined;
+          void this.flush();
+        }, FLUSH_DELAY_MS);
+        this.soon.unref();
+      }
     }
     cb();
   }
@@ -119,6 +131,7 @@ export class UnifiedLogSink extends Writable {
 
   async detach(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     await this.flush().catch(() => {});
     this.prisma = undefined;
   }

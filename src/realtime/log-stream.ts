@@ -14,16 +14,23 @@ import type { LogEvent, PubSub, Topics } from './pubsub.js';
 export const DEFAULT_LOG_STREAM_BUFFER = 1000;
 const LOG_TOPIC = 'log.created' satisfies keyof Topics;
 
+/**
+ * What a subscriber receives. Entries arrive as ONE object shared by every subscriber (so GraphQL
+ * executes each entry once per distinct operation, see graphql/shared-subscription-results.ts); a
+ * subscriber that dropped entries gets its own copy carrying the count.
+ */
 export interface StreamedLog {
   entry: LogEvent;
   /** Matching entries discarded for this subscriber just before `entry`. */
   dropped: number;
+  /** Read from the database (a reconnect's replay) rather than live. */
+  replayed: boolean;
 }
 
 export type LogPredicate = (e: LogEvent) => boolean;
 
 export class LogSubscriber implements AsyncIterableIterator<StreamedLog> {
-  private readonly queue: LogEvent[] = [];
+  private readonly queue: StreamedLog[] = [];
   private droppedSinceLast = 0;
   private waiter?: (r: IteratorResult<StreamedLog>) => void;
   private closed = false;
@@ -37,8 +44,8 @@ export class LogSubscriber implements AsyncIterableIterator<StreamedLog> {
   ) {}
 
   /** Called by the broadcaster for every new entry; never blocks. */
-  offer(e: LogEvent): void {
-    if (this.closed || !this.matches(e)) return;
+  offer(e: StreamedLog): void {
+    if (this.closed || !this.matches(e.entry)) return;
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -53,10 +60,11 @@ export class LogSubscriber implements AsyncIterableIterator<StreamedLog> {
     this.queue.push(e);
   }
 
-  private take(e: LogEvent): StreamedLog {
+  private take(e: StreamedLog): StreamedLog {
+    if (this.droppedSinceLast === 0) return e;
     const dropped = this.droppedSinceLast;
     this.droppedSinceLast = 0;
-    return { entry: e, dropped };
+    return { ...e, dropped };
   }
 
   next(): Promise<IteratorResult<StreamedLog>> {
@@ -88,8 +96,8 @@ export class LogSubscriber implements AsyncIterableIterator<StreamedLog> {
 export class LogBroadcaster {
   private readonly subscribers = new Set<LogSubscriber>();
   private readonly listener = (ev: Event) => {
-    const e = (ev as CustomEvent<LogEvent>).detail;
-    for (const s of this.subscribers) s.offer(e);
+    const shared: StreamedLog = { entry: (ev as CustomEvent<LogEvent>).detail, dropped: 0, replayed: false };
+    for (const s of this.subscribers) s.offer(shared);
   };
   private listening = false;
 

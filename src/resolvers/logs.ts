@@ -91,7 +91,10 @@ export const exportLogsOp = operation({
       .extend({ ...filterFields, format: z.enum(['csv', 'json'], { errorMap: () => ({ message: 'Unsupported export format (csv or json)' }) }).default('csv'), limit: int(1, 1_000_000, 1000) })
       .superRefine(checkDateRange),
   ),
-  run: async (ctx, q) => ({ format: q.format, rows: logs.streamLogs(ctx.deps, q, q.limit) }),
+  run: async (ctx, q) =>
+    q.format === 'csv'
+      ? { format: 'csv' as const, csv: await logs.exportLogsCsv(ctx.deps, q, q.limit) }
+      : { format: 'json' as const, batches: logs.exportLogBatches(ctx.deps, q, q.limit) },
 });
 
 /** Live entries matching the filter; with afterId, first the entries after it from the database. */

@@ -4,12 +4,11 @@
  * /unified-logs/api/health only).
  */
 import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import { stringify } from 'csv-stringify/sync';
-import { csvSafe } from '../lib/csv.js';
 import type { AppDeps } from '../deps.js';
 import * as ops from '../resolvers/logs.js';
-import type { LogRow, LogStatistics } from '../services/logs/log-service.js';
+import type { LogExportRow, LogRow, LogStatistics } from '../services/logs/log-service.js';
 import { sendPage, sendSuccess } from './envelope.js';
 import { bodyInput, queryInput, rest } from './handler.js';
 import { iso } from './serializers.js';
@@ -54,34 +53,41 @@ const searchInput = (req: Request) => {
   return { ...q, sort: q.sort ?? q.sortBy, order: q.order ?? q.sortOrder };
 };
 
-const CSV_HEADER = ['id', 'timestamp', 'level', 'module', 'message', 'traceback', 'context', 'user_id', 'request_id', 'instance_id', 'created_at'];
 
-/** Streams rows to the client, waiting for the socket to drain so memory stays flat. */
-async function streamExport(res: Response, format: 'csv' | 'json', rows: AsyncGenerator<LogRow>): Promise<void> {
+type Export = Awaited<ReturnType<typeof ops.exportLogsOp.run>>;
+
+/** Streams the export with backpressure (memory stays flat whatever its size). */
+async function streamExport(res: Response, out: Export): Promise<void> {
   const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-  res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
-  res.setHeader('Content-Disposition', `attachment; filename=logs_export_${stamp}.${format}`);
+  res.setHeader('Content-Type', out.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
+  res.setHeader('Content-Disposition', `attachment; filename=logs_export_${stamp}.${out.format}`);
+  if (out.format === 'csv') {
+    try {
+      await pipeline(out.csv.stream, res);
+      out.csv.release();
+    } catch (err) {
+      out.csv.release(err as Error); // the client went away or the query failed: drop the connection
+      if (!res.destroyed) res.destroy();
+    }
+    return;
+  }
   const write = async (chunk: string) => {
     if (!res.write(chunk)) await once(res, 'drain');
   };
-  await write(format === 'csv' ? stringify([CSV_HEADER]) : '[');
+  await write('[');
   let first = true;
-  for await (const l of rows) {
+  for await (const batch of out.batches) {
     if (res.destroyed) return; // client went away: stop reading
-    if (format === 'csv') {
-      const j = logJson(l);
-      await write(stringify([[j.id, j.timestamp, j.level, j.module, j.message, j.traceback, j.context ? JSON.stringify(j.context) : '', j.user_id, j.request_id, j.instance_id, j.created_at].map(csvSafe)]));
-    } else {
-      await write(`${first ? '' : ','}\n${JSON.stringify(logJson(l))}`);
-    }
+    const parts = batch.map((r) => JSON.stringify({ ...r, context: r.context === null ? null : JSON.parse(r.context) }));
+    await write(`${first ? '' : ','}\n${parts.join(',\n')}`);
     first = false;
   }
-  res.end(format === 'csv' ? '' : '\n]\n');
+  res.end('\n]\n');
 }
 
 export function logRoutes(deps: AppDeps): Router {
   const r = Router();
-  r.get(both('export'), rest(deps, ops.exportLogsOp, queryInput, (res, out) => streamExport(res, out.format, out.rows)));
+  r.get(both('export'), rest(deps, ops.exportLogsOp, queryInput, (res, out) => streamExport(res, out)));
   r.get(both('search'), rest(deps, ops.searchLogsOp, searchInput, (res, page) => sendPage(res, page, logJson)));
   r.get(both('statistics'), rest(deps, ops.logStatisticsOp, queryInput, (res, s) => sendSuccess(res, statsJson(s))));
   r.get(both('stats'), rest(deps, ops.logStatisticsOp, queryInput, (res, s) =>

@@ -22,6 +22,7 @@ export const LogEntry = builder.objectRef<LogEvent>('LogEntry').implement({
     userId: t.exposeInt('userId', { nullable: true }),
     instanceId: t.exposeInt('instanceId', { nullable: true }),
     requestId: t.exposeString('requestId', { nullable: true }),
+    createdAt: t.exposeString('createdAt', { description: 'when the entry was stored (timestamp is when it was logged)' }),
   }),
 });
 

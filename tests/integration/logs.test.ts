@@ -141,4 +141,44 @@ describe('log export', () => {
     expect(limited).toHaveLength(1000); // upstream default limit
     expect((await call(t.url, 'GET', '/api/export?format=xml', { token: admin })).status).toBe(400);
   });
+
+  it('filters the CSV export like the search, and survives clients that hang up mid-export', async () => {
+    const auth = { headers: { authorization: `Bearer ${admin}` } };
+    const at = new Date(Date.now() - 3_600_000);
+    await t.app.deps.prisma.unifiedLog.createMany({
+      data: [
+        { timestamp: at, level: 'INFO', module: 'fx_csv_a', message: 'alpha 100% done', userId: 3, requestId: 'csv-1' },
+        { timestamp: at, level: 'ERROR', module: 'fx_csv_a', message: 'beta failed', instanceId: 9 },
+        { timestamp: at, level: 'CRITICAL', module: 'fx_csv_b', message: 'ALPHA critical', instanceId: 9 },
+        { timestamp: at, level: 'WARNING', module: 'fx_csv_b', message: 'under_score', userId: 3 },
+      ],
+    });
+    const cases: Array<[string, number]> = [
+      ['module=fx_csv', 4],
+      ['module=fx_csv&level=error', 1],
+      ['module=fx_csv_b', 2],
+      ['module=fx_csv&q=alpha', 2],
+      ['module=fx_csv&instance_id=9&level=CRITICAL', 1],
+      ['module=fx_csv&user_id=3', 2],
+      ['request_id=csv-1', 1],
+      ['module=fx_csv&q=%25', 1], // a literal %, not a wildcard
+      ['module=fx_csv&q=r_s', 1], // a literal _
+    ];
+    for (const [qs, n] of cases) {
+      const search = await call(t.url, 'GET', `/api/search?${qs}`, { token: admin });
+      const csv = await (await fetch(`${t.url}/api/export?format=csv&${qs}`, auth)).text();
+      expect(search.body.pagination.total, qs).toBe(n);
+      expect(csv.trim().split('\n').length - 1, qs).toBe(n);
+    }
+    // More aborted exports than the pool has connections: each one's connection is given back.
+    for (let i = 0; i < 15; i++) {
+      const ac = new AbortController();
+      const res = await fetch(`${t.url}/api/export?format=csv&limit=1000000&start_date=2000-01-01`, { ...auth, signal: ac.signal });
+      await res.body!.getReader().read();
+      ac.abort();
+    }
+    const after = await call(t.url, 'GET', '/api/search?module=fx_csv', { token: admin });
+    expect(after.status).toBe(200);
+    expect(after.body.pagination.total).toBe(4);
+  });
 });

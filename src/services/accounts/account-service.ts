@@ -3,6 +3,7 @@ import type { AppDeps } from '../../deps.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { ResourceNotFoundError } from '../../lib/errors.js';
 import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
+import { likeLiteral } from '../../lib/like.js';
 
 export const ACCOUNT_INCLUDE = { instance: { select: { id: true, name: true, dbType: true, host: true } } } satisfies Prisma.CurrentAccountInclude;
 export type AccountRow = Prisma.CurrentAccountGetPayload<{ include: typeof ACCOUNT_INCLUDE }>;
@@ -56,7 +57,7 @@ export async function listAccounts(deps: AppDeps, q: ListAccountsQuery): Promise
     ...(q.includeDeleted ? {} : { isDeleted: false }),
     ...(q.instanceId ? { instanceId: q.instanceId } : {}),
     ...(q.dbType ? { dbType: q.dbType } : {}),
-    ...(q.search ? { username: { contains: q.search, mode: 'insensitive' } } : {}),
+    ...(q.search ? { username: { contains: likeLiteral(q.search), mode: 'insensitive' } } : {}),
     ...(q.isSuperuser !== undefined ? { isSuperuser: q.isSuperuser } : {}),
     ...(q.isLocked !== undefined ? { isLocked: q.isLocked } : {}),
     ...(q.isActive !== undefined ? { isActive: q.isActive } : {}),

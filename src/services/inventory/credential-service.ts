@@ -8,6 +8,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { AuthUser } from '../../auth/permissions.js';
 import { ConflictError, ResourceNotFoundError } from '../../lib/errors.js';
 import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
+import { likeLiteral } from '../../lib/like.js';
 
 /** Everything but the sealed secret. */
 export const CREDENTIAL_SELECT = {
@@ -114,7 +115,7 @@ export async function listCredentials(
 ): Promise<Page<PublicCredential>> {
   const where: Prisma.CredentialWhereInput = {
     ...live,
-    ...(q.search ? { OR: [{ name: { contains: q.search, mode: 'insensitive' } }, { username: { contains: q.search, mode: 'insensitive' } }] } : {}),
+    ...(q.search ? { OR: [{ name: { contains: likeLiteral(q.search), mode: 'insensitive' } }, { username: { contains: likeLiteral(q.search), mode: 'insensitive' } }] } : {}),
     ...(q.credentialType ? { credentialType: q.credentialType } : {}),
     ...(q.dbType ? { dbType: q.dbType } : {}),
     ...(q.isActive !== undefined ? { isActive: q.isActive } : {}),

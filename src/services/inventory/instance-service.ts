@@ -10,6 +10,7 @@ import { ConnectionFailure, type ConnectionOptions, type ConnInfo, type DbType }
 import { ConflictError, ResourceNotFoundError, ValidationError } from '../../lib/errors.js';
 import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { connInfoFor } from '../sync/connection.js';
+import { likeLiteral } from '../../lib/like.js';
 
 export const INSTANCE_INCLUDE = {
   credential: { select: { id: true, name: true, username: true, credentialType: true, isActive: true } },
@@ -193,7 +194,7 @@ export interface ListInstancesQuery extends ListQuery {
 export async function listInstances(deps: AppDeps, q: ListInstancesQuery): Promise<Page<InstanceRow>> {
   const where: Prisma.InstanceWhereInput = {
     ...live,
-    ...(q.search ? { OR: [{ name: { contains: q.search, mode: 'insensitive' } }, { host: { contains: q.search, mode: 'insensitive' } }] } : {}),
+    ...(q.search ? { OR: [{ name: { contains: likeLiteral(q.search), mode: 'insensitive' } }, { host: { contains: likeLiteral(q.search), mode: 'insensitive' } }] } : {}),
     ...(q.dbType ? { dbType: q.dbType } : {}),
     ...(q.environment ? { environment: q.environment } : {}),
     ...(q.tag ? { tags: { some: { tag: { name: q.tag } } } } : {}),

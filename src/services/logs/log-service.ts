@@ -6,6 +6,9 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { LogLevel } from '../../generated/prisma/enums.js';
 import { ResourceNotFoundError, ValidationError } from '../../lib/errors.js';
 import { pageOf, windowOf, type ListQuery, type Page } from '../../lib/pagination.js';
+import type { Readable } from 'node:stream';
+import { to as copyTo } from 'pg-copy-streams';
+import { likeLiteral } from '../../lib/like.js';
 
 /** Default retention of the scheduled cleanup (SPEC §3.10 LOG_RETENTION_DAYS). */
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
@@ -49,9 +52,9 @@ export function logWhere(f: LogFilter, defaultWindow = true): Prisma.UnifiedLogW
   const start = f.startDate ?? (defaultWindow && !f.endDate ? new Date(Date.now() - DEFAULT_WINDOW_MS) : undefined);
   return {
     ...(f.level ? { level: f.level } : {}),
-    ...(f.module ? { module: { contains: f.module, mode: 'insensitive' } } : {}),
+    ...(f.module ? { module: { contains: likeLiteral(f.module), mode: 'insensitive' } } : {}),
     // ILIKE on message uses the trigram index (unified_logs_message_trgm_idx).
-    ...(f.search ? { message: { contains: f.search, mode: 'insensitive' } } : {}),
+    ...(f.search ? { message: { contains: likeLiteral(f.search), mode: 'insensitive' } } : {}),
     ...(f.userId ? { userId: f.userId } : {}),
     ...(f.instanceId ? { instanceId: f.instanceId } : {}),
     ...(f.requestId ? { requestId: f.requestId } : {}),
@@ -157,25 +160,96 @@ export async function logStatistics(deps: AppDeps, q: { startDate?: Date; endDat
   };
 }
 
-const EXPORT_BATCH = 1000;
+const EXPORT_BATCH = 5000;
+
+/** An exported entry as PostgreSQL formats it: timestamps as UTC ISO strings, context as JSON text. */
+export interface LogExportRow {
+  id: number;
+  timestamp: string;
+  level: string;
+  module: string;
+  message: string;
+  traceback: string | null;
+  context: string | null;
+  user_id: number | null;
+  request_id: string | null;
+  instance_id: number | null;
+  created_at: string;
+}
+
+const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+const EXPORT_COLUMNS = `id, to_char("timestamp" AT TIME ZONE 'UTC', ${ISO_UTC}) AS "timestamp", level::text AS level, module, message,
+  traceback, context::text AS context, user_id, request_id, instance_id, to_char(created_at AT TIME ZONE 'UTC', ${ISO_UTC}) AS created_at`;
+
+/** `contains` for ILIKE: the user's text matched literally, as in logWhere. */
+const containsPattern = (s: string) => `%${likeLiteral(s)}%`;
 
 /**
- * Matching entries newest first, read in keyset batches (id < last seen) so an export of millions of
- * rows holds one batch in memory at a time, never the whole result.
+ * The same filter as logWhere(f, false), as SQL for the export (plain pg, see below). `p` renders a
+ * value: a bind parameter, or (COPY takes no parameters) a quoted literal.
  */
-export async function* streamLogs(deps: AppDeps, filter: LogFilter, limit: number): AsyncGenerator<LogRow> {
-  const where = logWhere(filter, false);
+function logFilterSql(f: LogFilter, p: (v: string | number | Date) => string): string {
+  const c: string[] = [];
+  if (f.level) c.push(`level = ${p(f.level)}::"LogLevel"`);
+  if (f.module) c.push(`module ILIKE ${p(containsPattern(f.module))}`);
+  if (f.search) c.push(`message ILIKE ${p(containsPattern(f.search))}`);
+  if (f.userId) c.push(`user_id = ${p(f.userId)}`);
+  if (f.instanceId) c.push(`instance_id = ${p(f.instanceId)}`);
+  if (f.requestId) c.push(`request_id = ${p(f.requestId)}`);
+  if (f.startDate) c.push(`"timestamp" >= ${p(f.startDate)}`);
+  if (f.endDate) c.push(`"timestamp" <= ${p(f.endDate)}`);
+  return c.length ? c.join(' AND ') : 'TRUE';
+}
+
+/**
+ * Matching entries newest first, in keyset batches (id < last seen), so an export of millions of
+ * rows holds one batch in memory at a time, never the whole result. Plain pg with the columns
+ * formatted by PostgreSQL: through the ORM, turning each row into objects and back into text made
+ * the export a tenth of COPY's speed (bench/logs).
+ */
+export async function* exportLogBatches(deps: AppDeps, filter: LogFilter, limit: number): AsyncGenerator<LogExportRow[]> {
   let before: number | undefined;
   let left = limit;
   while (left > 0) {
-    const batch = await deps.prisma.unifiedLog.findMany({
-      where: before === undefined ? where : { AND: [where, { id: { lt: before } }] },
-      orderBy: { id: 'desc' },
-      take: Math.min(EXPORT_BATCH, left),
-    });
-    for (const row of batch) yield row;
-    if (batch.length < EXPORT_BATCH) return;
-    left -= batch.length;
-    before = batch[batch.length - 1]!.id;
+    const params: unknown[] = [];
+    const where = logFilterSql(filter, (v) => `$${params.push(v)}`);
+    const keyset = before === undefined ? '' : ` AND id < $${params.push(before)}`;
+    const take = Math.min(EXPORT_BATCH, left);
+    const { rows } = await deps.pool.query<LogExportRow>(
+      `SELECT ${EXPORT_COLUMNS} FROM unified_logs WHERE ${where}${keyset} ORDER BY id DESC LIMIT $${params.push(take)}`,
+      params,
+    );
+    if (rows.length) yield rows;
+    if (rows.length < take) return;
+    left -= rows.length;
+    before = rows[rows.length - 1]!.id;
   }
+}
+
+/** A text column for a spreadsheet: a leading = + - @ tab or CR is neutralised with a quote (as csvSafe). */
+const spreadsheetSafe = (col: string) => `CASE WHEN left(${col}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || ${col} ELSE ${col} END`;
+
+const CSV_COLUMNS = `id, to_char("timestamp" AT TIME ZONE 'UTC', ${ISO_UTC}) AS "timestamp", level, ${spreadsheetSafe('module')} AS module,
+  ${spreadsheetSafe('message')} AS message, ${spreadsheetSafe('traceback')} AS traceback, context, user_id,
+  ${spreadsheetSafe('request_id')} AS request_id, instance_id, to_char(created_at AT TIME ZONE 'UTC', ${ISO_UTC}) AS created_at`;
+
+/**
+ * The CSV export as PostgreSQL writes it (COPY … TO STDOUT, header included), newest first. The
+ * database formats and quotes the CSV; the gateway only streams it, with backpressure, so memory
+ * stays flat and throughput is close to COPY's own (bench/logs). The caller releases the connection
+ * when the stream ends (with the error, if any: a COPY cut short leaves it unusable).
+ */
+export async function exportLogsCsv(deps: AppDeps, filter: LogFilter, limit: number): Promise<{ stream: Readable; release: (err?: Error) => void }> {
+  const client = await deps.pool.connect();
+  const literal = (v: string | number | Date) => (typeof v === 'number' ? String(v) : client.escapeLiteral(v instanceof Date ? v.toISOString() : v));
+  const sql = `COPY (SELECT ${CSV_COLUMNS} FROM unified_logs WHERE ${logFilterSql(filter, literal)} ORDER BY id DESC LIMIT ${Number(limit)})
+    TO STDOUT WITH (FORMAT csv, HEADER)`;
+  const stream = client.query(copyTo(sql));
+  let released = false;
+  const release = (err?: Error) => {
+    if (released) return;
+    released = true;
+    client.release(err ?? undefined);
+  };
+  return { stream, release };
 }

@@ -10,7 +10,7 @@ import type { AppDeps } from '../../deps.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { LogLevel } from '../../generated/prisma/enums.js';
 import type { LogEvent } from '../../realtime/pubsub.js';
-import type { LogSubscriber } from '../../realtime/log-stream.js';
+import type { LogSubscriber, StreamedLog } from '../../realtime/log-stream.js';
 import { LOG_LEVELS, logWhere, type LogRow } from './log-service.js';
 
 export interface LogStreamFilter {
@@ -24,13 +24,9 @@ export interface LogStreamFilter {
   search?: string;
 }
 
-export interface LogStreamEvent {
-  entry: LogEvent;
-  /** Matching entries not delivered just before this one (slow client, or more missed than replayed). */
-  dropped: number;
-  /** True while replaying entries missed before this subscription. */
-  replayed: boolean;
-}
+/** `dropped`: matching entries not delivered just before this one (slow client, or more missed than
+ * a reconnect replays); `replayed`: read from the database after a reconnect. */
+export type LogStreamEvent = StreamedLog;
 
 const REPLAY_PAGE = 500;
 const rank = (l: string) => LOG_LEVELS.indexOf(l as LogLevel);
@@ -116,20 +112,25 @@ class LogStream implements AsyncIterableIterator<LogStreamEvent> {
     }
   }
 
-  async next(): Promise<IteratorResult<LogStreamEvent>> {
+  next(): Promise<IteratorResult<LogStreamEvent>> {
     if (this.replay) {
-      const r = await this.replay.next();
-      if (!r.done) return r;
-      this.replay = undefined;
+      return this.replay.next().then((r) => {
+        if (!r.done) return r;
+        this.replay = undefined;
+        return this.next();
+      });
     }
-    for (;;) {
-      const r = await this.live.next();
-      if (r.done) return { value: undefined, done: true };
-      if (r.value.entry.id <= this.last) continue;
-      const dropped = r.value.dropped + this.carry;
-      this.carry = 0;
-      return { value: { entry: r.value.entry, dropped, replayed: false }, done: false };
-    }
+    // A promise chain rather than async/await: this runs once per entry per subscriber.
+    return this.live.next().then((r) => this.fromLive(r));
+  }
+
+  private fromLive(r: IteratorResult<LogStreamEvent>): IteratorResult<LogStreamEvent> | Promise<IteratorResult<LogStreamEvent>> {
+    if (r.done) return { value: undefined, done: true };
+    if (r.value.entry.id <= this.last) return this.next();
+    if (this.carry === 0) return r; // the shared object: executed once for all subscribers
+    const value = { ...r.value, dropped: r.value.dropped + this.carry };
+    this.carry = 0;
+    return { value, done: false };
   }
 
   async return(): Promise<IteratorResult<LogStreamEvent>> {

@@ -35,6 +35,7 @@ import {
   triggerRepr,
   type Schedule,
 } from './schedule.js';
+import { likeLiteral } from '../../lib/like.js';
 
 /** Scheduler not (yet / any more) able to take the request. */
 export class SchedulerUnavailableError extends AppError {
@@ -734,7 +735,7 @@ export class Scheduler {
 
   async listJobs(q: ListJobsQuery): Promise<Page<JobView>> {
     const where: Prisma.ScheduledJobWhereInput = {
-      ...(q.search ? { OR: [{ name: { contains: q.search, mode: 'insensitive' } }, { id: { contains: q.search, mode: 'insensitive' } }] } : {}),
+      ...(q.search ? { OR: [{ name: { contains: likeLiteral(q.search), mode: 'insensitive' } }, { id: { contains: likeLiteral(q.search), mode: 'insensitive' } }] } : {}),
       ...(q.taskType ? { taskType: q.taskType } : {}),
       ...(q.status === 'active' ? { isEnabled: true, isPaused: false } : q.status === 'paused' ? { isEnabled: true, isPaused: true } : q.status === 'disabled' ? { isEnabled: false } : {}),
     };
