@@ -12,6 +12,7 @@ import { openDatabase } from './db/database.js';
 import { createLogger } from './logging/logger.js';
 import { createAppPubSub, type LogEvent } from './realtime/pubsub.js';
 import { LogBroadcaster } from './realtime/log-stream.js';
+import { FigureCache } from './lib/figure-cache.js';
 import { TokenService } from './auth/tokens.js';
 import { AuthUserCache } from './auth/authenticate.js';
 import { resolveJwtSecret } from './auth/jwt-secret.js';
@@ -92,6 +93,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     tokens,
     credentialKey: resolveCredentialKey(config, bootLog),
     authCache,
+    figures: new FigureCache(redis?.client, `${prefix}figures:`, config.figureCacheTtlSeconds * 1000),
     limiters: {
       loginPerUser: new Limiter({ keyPrefix: `${prefix}rl:login:user`, points: config.loginLimitPerUser, durationSeconds: config.loginLimitWindow }, redis?.client),
       loginPerIp: new Limiter({ keyPrefix: `${prefix}rl:login:ip`, points: config.loginLimitPerIp, durationSeconds: config.loginLimitWindow }, redis?.client),

@@ -8,6 +8,7 @@ import type { UnifiedLogSink } from './logging/unified-log-sink.js';
 import type { Limiter } from './lib/rate-limit.js';
 import type { PubSub } from './realtime/pubsub.js';
 import type { LogBroadcaster } from './realtime/log-stream.js';
+import type { FigureCache } from './lib/figure-cache.js';
 import type { TokenService } from './auth/tokens.js';
 import type { AuthUserCache } from './auth/authenticate.js';
 import type { CredentialKey } from './lib/crypto.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
   /** Seals and opens stored instance credentials (AES-256-GCM). */
   credentialKey: CredentialKey;
   authCache: AuthUserCache;
+  /** Dashboard and statistics figures, cached briefly (Redis when configured). */
+  figures: FigureCache;
   limiters: { loginPerUser: Limiter; loginPerIp: Limiter; api: Limiter };
   startedAt: Date;
   /** The job scheduler (Agenda); set by buildApp once its job store is connected. */

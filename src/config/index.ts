@@ -41,6 +41,7 @@ const EnvSchema = z.object({
   API_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
   SYNC_CONCURRENCY: int(1, 64).default(4),
   LOG_STREAM_BUFFER: int(1, 100_000).default(1000),
+  FIGURE_CACHE_TTL_SECONDS: int(0, 3600).default(5),
   LOG_STREAM_REPLAY_LIMIT: int(0, 1_000_000).default(10_000),
   GRAPHQL_MAX_DEPTH: int(2, 50).default(10),
   GRAPHQL_MAX_COST: int(100, 1_000_000).default(5000),
@@ -77,6 +78,8 @@ export type Config = Readonly<{
   apiLimitPerUser: number;
   apiLimitWindow: number;
   syncConcurrency: number;
+  /** How long dashboard figures are cached (0 = not cached). */
+  figureCacheTtlSeconds: number;
   /** Entries buffered per live log subscriber before the oldest are dropped. */
   logStreamBuffer: number;
   /** Most missed entries replayed to a reconnecting log subscriber; beyond it they are reported as dropped. */
@@ -132,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiLimitWindow: e.API_RATE_LIMIT_WINDOW_SECONDS,
     syncConcurrency: e.SYNC_CONCURRENCY,
     logStreamBuffer: e.LOG_STREAM_BUFFER,
+    figureCacheTtlSeconds: e.FIGURE_CACHE_TTL_SECONDS,
     logStreamReplayLimit: e.LOG_STREAM_REPLAY_LIMIT,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: e.GRAPHQL_MAX_COST,

@@ -87,7 +87,7 @@ const LogRecord = builder.objectRef<LogRow>('LogRecord').implement({
 });
 
 const LogBucket = builder.objectRef<LogStatistics['buckets'][number]>('LogBucket').implement({
-  fields: (t) => ({ start: t.exposeString('start'), total: t.exposeInt('total'), errors: t.exposeInt('errors'), warnings: t.exposeInt('warnings') }),
+  fields: (t) => ({ start: t.exposeString('start'), total: t.exposeInt('total'), errors: t.exposeInt('errors'), warnings: t.exposeInt('warnings'), byLevel: t.expose('byLevel', { type: 'JSON' }) }),
 });
 const ModuleCount = builder.objectRef<{ module: string; count: number }>('ModuleCount').implement({
   fields: (t) => ({ module: t.exposeString('module'), count: t.exposeInt('count') }),

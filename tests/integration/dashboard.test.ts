@@ -46,7 +46,7 @@ describe('dashboard', () => {
     expect(c.log_trend).toHaveLength(3);
     expect(c.account_change_trend).toHaveLength(3);
     expect(c.account_change_trend[1].add).toBe(1);
-    expect(c.account_change_trend[0].add).toBeUndefined();
+    expect(c.account_change_trend[0].add).toBe(0);
     expect((await call(t.url, 'GET', '/api/charts?days=0', { token: admin })).status).toBe(400);
   });
 

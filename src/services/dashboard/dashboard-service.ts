@@ -1,7 +1,8 @@
 /**
  * Dashboard figures (SPEC §3.11). Each figure comes from the module that owns it (instance, user,
  * sync, log statistics), so the dashboard and the per-module endpoints always agree; each endpoint is
- * a handful of aggregate queries, cached in-process for CACHE_TTL_MS.
+ * a handful of aggregate queries (never one per row), cached for FIGURE_CACHE_TTL_SECONDS in Redis
+ * when configured (shared by replicas), in-process otherwise.
  */
 import os from 'node:os';
 import type { AppDeps } from '../../deps.js';
@@ -12,22 +13,11 @@ import { logStatistics } from '../logs/log-service.js';
 import { checkDatabase, checkRedis } from '../health/health-service.js';
 import { pageOf, windowOf } from '../../lib/pagination.js';
 
-const CACHE_TTL_MS = 5_000;
-const cache = new Map<string, { at: number; value: Promise<unknown> }>();
-
-function cached<T>(key: string, compute: () => Promise<T>): Promise<T> {
-  const hit = cache.get(key);
-  if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.value as Promise<T>;
-  const value = compute();
-  cache.set(key, { at: Date.now(), value });
-  value.catch(() => cache.delete(key));
-  return value;
-}
 
 const startOfUtcDay = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
 
 export function overview(deps: AppDeps) {
-  return cached('overview', async () => {
+  return deps.figures.get('dashboard:overview', async () => {
     const today = startOfUtcDay();
     const [instances, users, sync, logs, accounts, classified, perClass, jobs, sessionsToday] = await Promise.all([
       instanceStatistics(deps),
@@ -77,32 +67,102 @@ export function overview(deps: AppDeps) {
   });
 }
 
-/** Daily UTC series over the last `days` days (today included), zero-filled. */
-export function charts(deps: AppDeps, days: number) {
-  return cached(`charts:${days}`, async () => {
-    const end = new Date();
-    const start = new Date(startOfUtcDay(end).getTime() - (days - 1) * 86_400_000);
-    const [logs, sessions, changes] = await Promise.all([
-      logStatistics(deps, { startDate: start, endDate: end, bucket: 'day' }),
-      deps.prisma.$queryRaw<Array<{ d: Date; status: string; n: number }>>`
-        SELECT date_trunc('day', created_at AT TIME ZONE 'UTC') AS d, status::text, count(*)::int AS n
-          FROM sync_sessions WHERE created_at >= ${start} GROUP BY 1, 2`,
-      deps.prisma.$queryRaw<Array<{ d: Date; change_type: string; n: number }>>`
-        SELECT date_trunc('day', change_time AT TIME ZONE 'UTC') AS d, change_type, count(*)::int AS n
-          FROM account_change_log WHERE change_time >= ${start} GROUP BY 1, 2`,
+export type Granularity = 'hour' | 'day';
+export interface ChartRange {
+  start: Date;
+  end: Date;
+  granularity: Granularity;
+}
+
+const STEP_MS: Record<Granularity, number> = { hour: 3_600_000, day: 86_400_000 };
+/** At most this many buckets per series (a month of hours, a year of days). */
+export const MAX_BUCKETS = 744;
+const SYNC_OUTCOMES = ['completed', 'failed', 'running', 'cancelled'] as const;
+const CHANGE_TYPES = ['add', 'modify_privilege', 'modify_other', 'delete', 'restore'] as const;
+
+/** The UTC buckets covering [start, end]: each bucket's start instant. */
+export function bucketsOf(r: ChartRange): Date[] {
+  const step = STEP_MS[r.granularity];
+  const out: Date[] = [];
+  for (let t = Math.floor(r.start.getTime() / step) * step; t <= r.end.getTime(); t += step) out.push(new Date(t));
+  return out;
+}
+
+/** A bucket's label: the UTC date for days (as the API always had it), the ISO instant for hours. */
+const labelOf = (d: Date, g: Granularity) => (g === 'day' ? d.toISOString().slice(0, 10) : d.toISOString());
+
+/** One zero-filled row per bucket: { date, start, <each key>: count }. */
+function series<K extends string>(range: ChartRange, rows: Array<{ b: Date; k: string; n: number }>, keys: readonly K[]) {
+  const at = new Map<number, Map<string, number>>();
+  for (const r of rows) {
+    const t = new Date(r.b).getTime();
+    if (!at.has(t)) at.set(t, new Map());
+    at.get(t)!.set(r.k, (at.get(t)!.get(r.k) ?? 0) + r.n);
+  }
+  return bucketsOf(range).map((b) => {
+    const row: Record<string, string | number> = { date: labelOf(b, range.granularity), start: b.toISOString() };
+    const counts = at.get(b.getTime());
+    for (const k of keys) row[k] = counts?.get(k) ?? 0;
+    for (const [k, n] of counts ?? []) if (!(k in row)) row[k] = n;
+    return row;
+  });
+}
+
+/**
+ * Time series over [start, end] in UTC hour or day buckets, zero-filled: log entries per level, sync
+ * sessions per outcome, account changes per type, and accounts per classification at the end of each
+ * bucket. Seven aggregate queries whatever the range or the data size.
+ */
+export function charts(deps: AppDeps, range: ChartRange) {
+  // Ranges that end "now" share one key (otherwise every request would be a new one): their figures
+  // are at most the cache's TTL old, like every cached figure.
+  const endKey = Date.now() - range.end.getTime() < 60_000 ? 'now' : range.end.toISOString();
+  const key = `dashboard:charts:${range.granularity}:${range.start.toISOString()}:${endKey}`;
+  return deps.figures.get(key, async () => {
+    const { start, end, granularity: g } = range;
+    const [logs, sessions, changes, classes, before, added, removed] = await Promise.all([
+      logStatistics(deps, { startDate: start, endDate: end, bucket: g }),
+      deps.prisma.$queryRaw<Array<{ b: Date; k: string; n: number }>>`
+        SELECT date_trunc(${g}, created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, status::text AS k, count(*)::int AS n
+          FROM sync_sessions WHERE created_at >= ${start} AND created_at <= ${end} GROUP BY 1, 2`,
+      deps.prisma.$queryRaw<Array<{ b: Date; k: string; n: number }>>`
+        SELECT date_trunc(${g}, change_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, change_type AS k, count(*)::int AS n
+          FROM account_change_log WHERE change_time >= ${start} AND change_time <= ${end} GROUP BY 1, 2`,
+      deps.prisma.accountClassification.findMany({ where: { isActive: true }, select: { id: true, name: true }, orderBy: [{ priority: 'desc' }, { name: 'asc' }] }),
+      // Accounts per classification over time: the count at the range's start, then what each bucket
+      // added (assignments created) and removed (assignments deactivated), as a running sum.
+      deps.prisma.$queryRaw<Array<{ c: number; n: number }>>`
+        SELECT classification_id AS c, count(*)::int AS n FROM account_classification_assignments
+         WHERE created_at < ${start} AND (is_active OR updated_at >= ${start}) GROUP BY 1`,
+      deps.prisma.$queryRaw<Array<{ b: Date; c: number; n: number }>>`
+        SELECT date_trunc(${g}, created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, classification_id AS c, count(*)::int AS n
+          FROM account_classification_assignments WHERE created_at >= ${start} AND created_at <= ${end} GROUP BY 1, 2`,
+      deps.prisma.$queryRaw<Array<{ b: Date; c: number; n: number }>>`
+        SELECT date_trunc(${g}, updated_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, classification_id AS c, count(*)::int AS n
+          FROM account_classification_assignments WHERE NOT is_active AND updated_at >= ${start} AND updated_at <= ${end} GROUP BY 1, 2`,
     ]);
-    const dates = Array.from({ length: days }, (_, i) => new Date(start.getTime() + i * 86_400_000).toISOString().slice(0, 10));
-    const key = (d: Date) => new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate())).toISOString().slice(0, 10);
-    const pivot = <R extends { d: Date; n: number }>(rows: R[], by: (r: R) => string) =>
-      dates.map((date) => {
-        const out: Record<string, number | string> = { date };
-        for (const r of rows) if (key(r.d) === date) out[by(r)] = ((out[by(r)] as number) ?? 0) + r.n;
-        return out;
-      });
+    const names = new Map(classes.map((c) => [c.id, c.name]));
+    const running = new Map(before.map((r) => [r.c, r.n]));
+    const delta = new Map<number, Map<number, number>>();
+    const addDelta = (b: Date, c: number, n: number) => {
+      const t = new Date(b).getTime();
+      if (!delta.has(t)) delta.set(t, new Map());
+      delta.get(t)!.set(c, (delta.get(t)!.get(c) ?? 0) + n);
+    };
+    for (const r of added) addDelta(r.b, r.c, r.n);
+    for (const r of removed) addDelta(r.b, r.c, -r.n);
+    const classificationTrend = bucketsOf(range).map((b) => {
+      for (const [c, n] of delta.get(b.getTime()) ?? []) running.set(c, (running.get(c) ?? 0) + n);
+      return { date: labelOf(b, g), start: b.toISOString(), classifications: [...names].map(([id, name]) => ({ id, name, count: running.get(id) ?? 0 })) };
+    });
     return {
-      logTrend: logs.buckets.map((b) => ({ date: b.start.slice(0, 10), total: b.total, errors: b.errors, warnings: b.warnings })),
-      syncTrend: pivot(sessions, (r) => r.status),
-      accountChangeTrend: pivot(changes, (r) => r.change_type),
+      granularity: g,
+      start: start.toISOString(),
+      end: end.toISOString(),
+      logTrend: logs.buckets.map((b) => ({ date: labelOf(new Date(b.start), g), start: b.start, total: b.total, errors: b.errors, warnings: b.warnings, ...Object.fromEntries(Object.entries(b.byLevel).map(([l, n]) => [l.toLowerCase(), n])) })),
+      syncTrend: series(range, sessions, SYNC_OUTCOMES),
+      accountChangeTrend: series(range, changes, CHANGE_TYPES),
+      classificationTrend,
     };
   });
 }

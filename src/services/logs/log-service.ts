@@ -113,7 +113,7 @@ export interface LogStatistics {
   errorCount: number;
   warningCount: number;
   errorRate: number;
-  buckets: Array<{ start: string; total: number; errors: number; warnings: number }>;
+  buckets: Array<{ start: string; total: number; errors: number; warnings: number; byLevel: Record<string, number> }>;
   bucket: 'hour' | 'day';
   start: string;
   end: string;
@@ -128,12 +128,11 @@ export async function logStatistics(deps: AppDeps, q: { startDate?: Date; endDat
   const [levels, modules, series] = await Promise.all([
     deps.prisma.unifiedLog.groupBy({ by: ['level'], where, _count: { _all: true } }),
     deps.prisma.unifiedLog.groupBy({ by: ['module'], where, _count: { _all: true }, orderBy: { _count: { module: 'desc' } }, take: 10 }),
-    deps.prisma.$queryRaw<Array<{ b: Date; total: number; errors: number; warnings: number }>>`
-      SELECT date_trunc(${bucket}, "timestamp" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b,
-             count(*)::int AS total,
-             count(*) FILTER (WHERE level IN ('ERROR','CRITICAL'))::int AS errors,
-             count(*) FILTER (WHERE level = 'WARNING')::int AS warnings
-        FROM unified_logs WHERE "timestamp" >= ${start} AND "timestamp" <= ${end} GROUP BY 1 ORDER BY 1`,
+    deps.prisma.$queryRaw<Array<{ b: Date; levels: Record<string, number> }>>`
+      SELECT b, jsonb_object_agg(level, n) AS levels FROM (
+        SELECT date_trunc(${bucket}, "timestamp" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, level::text AS level, count(*)::int AS n
+          FROM unified_logs WHERE "timestamp" >= ${start} AND "timestamp" <= ${end} GROUP BY 1, 2) s
+       GROUP BY b ORDER BY b`,
   ]);
   const byLevel: Record<string, number> = Object.fromEntries(LOG_LEVELS.map((l) => [l, 0]));
   for (const l of levels) byLevel[l.level] = l._count._all;
@@ -143,8 +142,14 @@ export async function logStatistics(deps: AppDeps, q: { startDate?: Date; endDat
   const have = new Map(series.map((s) => [new Date(s.b).getTime(), s]));
   const buckets: LogStatistics['buckets'] = [];
   for (let t = Math.floor(start.getTime() / step) * step; t <= end.getTime(); t += step) {
-    const s = have.get(t);
-    buckets.push({ start: new Date(t).toISOString(), total: s?.total ?? 0, errors: s?.errors ?? 0, warnings: s?.warnings ?? 0 });
+    const levelsAt: Record<string, number> = Object.fromEntries(LOG_LEVELS.map((l) => [l, have.get(t)?.levels[l] ?? 0]));
+    buckets.push({
+      start: new Date(t).toISOString(),
+      total: Object.values(levelsAt).reduce((a, b) => a + b, 0),
+      errors: levelsAt.ERROR! + levelsAt.CRITICAL!,
+      warnings: levelsAt.WARNING!,
+      byLevel: levelsAt,
+    });
   }
   return {
     totalLogs,
