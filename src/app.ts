@@ -20,6 +20,7 @@ import { resolveCredentialKey } from './auth/credential-key.js';
 import { Limiter } from './lib/rate-limit.js';
 import { ensureBootstrapAdmin } from './services/users/user-service.js';
 import { seedDatabaseTypes } from './services/inventory/database-types.js';
+import { seedClassificationDefaults } from './services/classification/classification-service.js';
 import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir } from './graphql/yoga.js';
 import { attachGraphqlWs } from './graphql/ws.js';
 import { fastPathApplies, serveFast } from './graphql/fast-path.js';
@@ -108,6 +109,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   const admin = await ensureBootstrapAdmin(deps, config.adminPassword);
   await seedDatabaseTypes(db.prisma);
+  await seedClassificationDefaults(deps);
   if (admin.generatedPassword) {
     (opts.onGeneratedAdminPassword ?? printGeneratedPassword)(admin.generatedPassword);
   }

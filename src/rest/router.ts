@@ -13,6 +13,7 @@ import { inventoryRoutes } from './inventory.js';
 import { logRoutes } from './logs.js';
 import { dashboardRoutes } from './dashboard.js';
 import { schedulerRoutes } from './scheduler.js';
+import { classificationRoutes } from './classification.js';
 
 export const JSON_BODY_LIMIT = '1mb';
 
@@ -28,5 +29,6 @@ export function restRouter(deps: AppDeps): Router {
   r.use(dashboardRoutes(deps));
   r.use(syncRoutes(deps));
   r.use(schedulerRoutes(deps));
+  r.use(classificationRoutes(deps));
   return r;
 }

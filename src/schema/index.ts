@@ -10,6 +10,7 @@ import './sync.js';
 import './account.js';
 import './dashboard.js';
 import './scheduler.js';
+import './classification.js';
 
 export const schema = builder.toSchema();
 
