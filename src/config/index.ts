@@ -40,6 +40,7 @@ const EnvSchema = z.object({
   API_RATE_LIMIT_PER_USER: int(1, 10_000_000).default(3000),
   API_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
   SYNC_CONCURRENCY: int(1, 64).default(4),
+  AUTO_CLASSIFY_AFTER_SYNC: bool.default('true'),
   LOG_STREAM_BUFFER: int(1, 100_000).default(1000),
   FIGURE_CACHE_TTL_SECONDS: int(0, 3600).default(5),
   LOG_STREAM_REPLAY_LIMIT: int(0, 1_000_000).default(10_000),
@@ -78,6 +79,8 @@ export type Config = Readonly<{
   apiLimitPerUser: number;
   apiLimitWindow: number;
   syncConcurrency: number;
+  /** Classify the synced instances' accounts when a sync session ends. */
+  autoClassifyAfterSync: boolean;
   /** How long dashboard figures are cached (0 = not cached). */
   figureCacheTtlSeconds: number;
   /** Entries buffered per live log subscriber before the oldest are dropped. */
@@ -134,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiLimitPerUser: e.API_RATE_LIMIT_PER_USER,
     apiLimitWindow: e.API_RATE_LIMIT_WINDOW_SECONDS,
     syncConcurrency: e.SYNC_CONCURRENCY,
+    autoClassifyAfterSync: e.AUTO_CLASSIFY_AFTER_SYNC,
     logStreamBuffer: e.LOG_STREAM_BUFFER,
     figureCacheTtlSeconds: e.FIGURE_CACHE_TTL_SECONDS,
     logStreamReplayLimit: e.LOG_STREAM_REPLAY_LIMIT,

@@ -1,14 +1,15 @@
 /**
- * The task type registry: the only task types a job may name. Adding one (auto_classify, once the
- * classification engine exists) is one file in this folder plus one entry in TASK_TYPES.
+ * The task type registry: the only task types a job may name. Adding one is one file in this folder
+ * plus one entry in TASK_TYPES.
  */
 import type { TaskType } from './types.js';
 import { cleanupLogsTask } from './cleanup-logs.js';
 import { syncAccountsTask } from './sync-accounts.js';
+import { autoClassifyTask } from './auto-classify.js';
 
 export type { TaskContext, TaskOutcome, TaskType } from './types.js';
 
-export const TASK_TYPES: readonly TaskType<any>[] = [syncAccountsTask, cleanupLogsTask];
+export const TASK_TYPES: readonly TaskType<any>[] = [syncAccountsTask, cleanupLogsTask, autoClassifyTask];
 
 export class TaskRegistry {
   private readonly types = new Map<string, TaskType<any>>();

@@ -73,6 +73,7 @@ export function batchJson(b: BatchRow) {
 export function matchJson(m: MatchRow) {
   return {
     id: m.id,
+    assignment_id: m.id,
     batch_id: m.batchId,
     account_id: m.accountId,
     account_name: m.account.username,
@@ -86,7 +87,8 @@ export function matchJson(m: MatchRow) {
     rule_id: m.ruleId,
     rule_name: m.rule?.ruleName ?? '无规则',
     rule_description: m.rule ? JSON.stringify(m.rule.ruleExpression) : null,
-    matched_at: iso(m.matchedAt),
+    matched_at: iso(m.createdAt),
+    confidence: m.confidenceScore,
   };
 }
 

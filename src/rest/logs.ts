@@ -40,7 +40,7 @@ function statsJson(s: LogStatistics) {
     error_rate: s.errorRate,
     top_modules: s.topModules,
     bucket: s.bucket,
-    series: s.buckets,
+    series: s.buckets.map((b) => ({ start: b.start, total: b.total, errors: b.errors, warnings: b.warnings, by_level: b.byLevel })),
     start: s.start,
     end: s.end,
   };

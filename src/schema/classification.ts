@@ -83,7 +83,7 @@ const MatchRef = builder.objectRef<MatchRow>('ClassificationMatch').implement({
     classificationName: t.string({ resolve: (m) => m.classification.name }),
     ruleId: t.exposeID('ruleId', { nullable: true }),
     ruleName: t.string({ nullable: true, resolve: (m) => m.rule?.ruleName ?? null }),
-    matchedAt: t.expose('matchedAt', { type: 'DateTime' }),
+    matchedAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
 

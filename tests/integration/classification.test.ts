@@ -226,8 +226,18 @@ describe('auto-classify batches', () => {
     await call(t.url, 'PUT', `${AC}/rules/${rule.id}`, { token: admin, json: { is_active: true } });
   });
 
-  it('serve batches, batch details and paginated, filtered matches at both paths', async () => {
-    const { batch_id } = await autoClassify({ batch_type: 'api' });
+  it('serve batches, batch details and paginated, filtered matches (the assignments a batch made) at both paths', async () => {
+    // A new classification whose rules match three accounts: the next batch assigns them.
+    const cls = (await call(t.url, 'POST', `${AC}/classifications`, { token: admin, json: { name: `${P}batch` } })).body.data.classification.id;
+    for (const [dbType, expr] of [
+      ['mysql', { field: 'global_privileges', op: 'has_any', value: ['SUPER', 'GRANT OPTION'] }],
+      ['postgresql', { field: 'role_attributes', op: 'has', value: 'can_super' }],
+    ] as const) {
+      const res = await call(t.url, 'POST', `${AC}/rules`, { token: admin, json: { classification_id: cls, db_type: dbType, rule_name: `${dbType}-top`, rule_expression: expr } });
+      expect(res.status).toBe(201);
+    }
+    const { batch_id, total_classifications_added } = await autoClassify({ batch_type: 'api' });
+    expect(total_classifications_added).toBeGreaterThanOrEqual(3);
     const list = await call(t.url, 'GET', '/api/batches?per_page=2', { token: admin });
     expect(list.status).toBe(200);
     expect(list.body).toMatchObject({ status: 'success', pagination: { page: 1, per_page: 2 } });
@@ -236,13 +246,19 @@ describe('auto-classify batches', () => {
     const one = await call(t.url, 'GET', `/account-classification/api/batches/${batch_id}`, { token: admin });
     expect(one.body.data.batch).toMatchObject({ batch_id, batch_type: 'api', status: 'completed' });
     expect(one.body.data.batch.total_accounts).toBeGreaterThan(one.body.data.batch.matched_accounts);
-    const privileged = (await t.app.deps.prisma.accountClassification.findFirstOrThrow({ where: { name: '特权账户' } })).id;
-    const matches = await call(t.url, 'GET', `/api/batches/${batch_id}/matches?classification_id=${privileged}&instance_id=${myInstance}&per_page=1`, { token: admin });
-    expect(matches.status).toBe(200);
-    expect(matches.body.data).toHaveLength(1);
-    expect(matches.body.data[0]).toMatchObject({ classification_name: '特权账户', instance_id: myInstance, rule_name: 'MySQL SUPER' });
-    const byType = await call(t.url, 'GET', `/api/batches/${batch_id}/matches?db_type=postgresql&per_page=100`, { token: admin });
-    expect(byType.body.data.every((m: any) => m.instance_type === 'postgresql')).toBe(true);
+    expect(one.body.data.batch.batch_details.by_classification.find((c: any) => c.classification_id === cls).matched).toBeGreaterThanOrEqual(3);
+
+    const mine = await call(t.url, 'GET', `/api/batches/${batch_id}/matches?classification_id=${cls}&instance_id=${myInstance}&per_page=1`, { token: admin });
+    expect(mine.status).toBe(200);
+    expect(mine.body.pagination.total).toBeGreaterThanOrEqual(2);
+    expect(mine.body.data).toHaveLength(1);
+    // The server has other users too (root, other tests'): look at this file's own.
+    const all100 = await call(t.url, 'GET', `/api/batches/${batch_id}/matches?classification_id=${cls}&instance_id=${myInstance}&per_page=100`, { token: admin });
+    expect(all100.body.data.map((m: any) => m.account_name).filter((n: string) => n.startsWith(P)).sort()).toEqual([`${P}granter@%`, `${P}root@%`]);
+    expect(mine.body.data[0]).toMatchObject({ classification_name: `${P}batch`, instance_id: myInstance, instance_type: 'mysql', rule_name: 'mysql-top' });
+    const pgOnly = await call(t.url, 'GET', `/account-classification/api/batches/${batch_id}/matches?classification_id=${cls}&db_type=postgresql`, { token: admin });
+    expect(pgOnly.body.data.map((m: any) => m.account_name)).toContain(`${P}collector`);
+    expect(pgOnly.body.data.every((m: any) => m.instance_type === 'postgresql')).toBe(true);
     expect((await call(t.url, 'GET', '/api/batches/00000000-0000-4000-8000-000000000000', { token: admin })).status).toBe(404);
     expect((await call(t.url, 'GET', '/api/batches/not-a-uuid', { token: admin })).status).toBe(400);
     expect((await call(t.url, 'GET', `/api/batches/${batch_id}/matches?per_page=101`, { token: admin })).status).toBe(400);
@@ -252,7 +268,15 @@ describe('auto-classify batches', () => {
     expect(g.body.data.classificationBatch.matches.nodes).toHaveLength(2);
     const all = await call(t.url, 'GET', `/api/batches/${batch_id}/matches?per_page=1`, { token: admin });
     expect(g.body.data.classificationBatch.matches.totalCount).toBe(all.body.pagination.total);
-    expect(all.body.pagination.total).toBe(one.body.data.batch.batch_details.total_matches);
+    expect(all.body.pagination.total).toBe(total_classifications_added);
+  });
+
+  it('run after each sync session for the instances it synced (AUTO_CLASSIFY_AFTER_SYNC)', async () => {
+    const sync = await call(t.url, 'POST', `/instances/${pgInstance}/sync?wait=true`, { token: admin });
+    expect(sync.body.data.status).toBe('completed');
+    const latest = await call(t.url, 'GET', '/api/batches?batch_type=after_sync&per_page=1', { token: admin });
+    expect(latest.body.data[0]).toMatchObject({ batch_type: 'after_sync', status: 'completed', scope: { instance_ids: [pgInstance] } });
+    expect(new Date(latest.body.data[0].started_at).getTime()).toBeGreaterThanOrEqual(new Date(sync.body.data.started_at).getTime());
   });
 
   it('logs each batch start and end', async () => {

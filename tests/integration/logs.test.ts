@@ -68,9 +68,9 @@ describe('log statistics', () => {
     expect(s.error_rate).toBe(50);
     expect(s.bucket).toBe('hour');
     expect(s.series).toEqual([
-      { start: '2025-06-10T00:00:00.000Z', total: 2, errors: 0, warnings: 1 },
-      { start: '2025-06-10T01:00:00.000Z', total: 2, errors: 2, warnings: 0 },
-      { start: '2025-06-10T02:00:00.000Z', total: 0, errors: 0, warnings: 0 },
+      { start: '2025-06-10T00:00:00.000Z', total: 2, errors: 0, warnings: 1, by_level: { DEBUG: 0, INFO: 1, WARNING: 1, ERROR: 0, CRITICAL: 0 } },
+      { start: '2025-06-10T01:00:00.000Z', total: 2, errors: 2, warnings: 0, by_level: { DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 1, CRITICAL: 1 } },
+      { start: '2025-06-10T02:00:00.000Z', total: 0, errors: 0, warnings: 0, by_level: { DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 0, CRITICAL: 0 } },
     ]);
     const days = await call(t.url, 'GET', '/unified-logs/api/statistics?start_date=2025-06-09&end_date=2025-06-12&bucket=day', { token: admin });
     expect(days.body.data.series.map((b: any) => b.total)).toEqual([0, 5, 1, 0]);

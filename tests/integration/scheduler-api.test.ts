@@ -263,6 +263,21 @@ describe('run now', () => {
     expect((await runsOf(job.id)).pagination.total).toBe(1);
   });
 
+  it('runs auto_classify as a classification batch linked to the run', async () => {
+    const job = await createJob({ name: 'classify-now', task_type: 'auto_classify', schedule: '0 0 4 * * *', params: { db_type: 'mysql' } });
+    expect(job).toMatchObject({ task_type: 'auto_classify', params: { db_type: 'mysql' } });
+    const res = await call(t.url, 'POST', `/api/jobs/${job.id}/run`, { token: admin });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    // Run-now answers once the batch is linked; the run finishes with it.
+    expect(res.body.data).toMatchObject({ trigger: 'manual', batch_id: expect.any(String) });
+    await waitFor(async () => !(await getJob(job.id)).running);
+    expect((await runsOf(job.id)).data[0]).toMatchObject({ status: 'success', batch_id: res.body.data.batch_id });
+    const batch = await call(t.url, 'GET', `/api/batches/${res.body.data.batch_id}`, { token: admin });
+    expect(batch.body.data.batch).toMatchObject({ batch_type: 'manual', status: 'completed', scope: { db_type: 'mysql', instance_id: null } });
+    const bad = await call(t.url, 'POST', '/api/jobs', { token: admin, json: { name: 'x', task_type: 'auto_classify', schedule: '@daily', params: { db_type: 'mongo' } } });
+    expect(bad.status).toBe(400);
+  });
+
   it('starts a sync_accounts run as a manual_task session and returns the run linked to it', async () => {
     const job = await createJob({ name: 'sync-now', task_type: 'sync_accounts', schedule: '0 0 6 * * *' });
     // No instance yet: a normal outcome, not an error.
@@ -363,7 +378,7 @@ describe('bad input → 400 ValidationError envelope', () => {
   it.each([
     ['missing name', { task_type: 'cleanup_logs', schedule: '@daily' }, /name/],
     ['missing task_type', { name: 'x', schedule: '@daily' }, /task_type/],
-    ['unknown task_type', { ...base, task_type: 'auto_classify' }, /task_type 必须是以下之一: sync_accounts, cleanup_logs/],
+    ['unknown task_type', { ...base, task_type: 'run_python' }, /task_type 必须是以下之一: sync_accounts, cleanup_logs, auto_classify/],
     ['custom code', { ...base, code: 'def execute_task(): pass' }, /不支持提交代码/],
     ['missing schedule', { name: 'x', task_type: 'cleanup_logs' }, /缺少必需字段: schedule/],
     ['bad seconds', { ...base, schedule: '61 * * * * *' }, /第 1 个字段 秒.*超出范围 0-59/],
@@ -492,11 +507,10 @@ describe('GraphQL', () => {
     expect(gone.body.errors[0].extensions).toMatchObject({ code: 'NOT_FOUND', status: 404 });
   });
 
-  it('lists the accepted task types (auto_classify is not one yet) and validates input', async () => {
+  it('lists the accepted task types and validates input', async () => {
     const types = await gql<TaskTypesQuery>(t.url, '{ taskTypes { name label params usesDbType } }', {}, admin);
     const names = types.body.data.taskTypes.map((x) => x.name);
-    expect(names).toEqual(expect.arrayContaining(['sync_accounts', 'cleanup_logs']));
-    expect(names).not.toContain('auto_classify');
+    expect(names).toEqual(expect.arrayContaining(['sync_accounts', 'cleanup_logs', 'auto_classify']));
     const bad = await gql(t.url, 'mutation { createJob(input: { name: "x", taskType: "cleanup_logs", schedule: "0 0 25 * * *" }) { id } }', {}, admin);
     expect(bad.body.errors[0].extensions).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
     expect(bad.body.errors[0].message).toMatch(/第 3 个字段 时/);

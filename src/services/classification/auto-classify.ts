@@ -10,8 +10,9 @@
  *    auto duplicate.
  *  - Everything runs in one transaction under an advisory lock: two batches never interleave, and a
  *    failure leaves the assignments as they were (the batch row records the failure).
- *  - The batch stores what it matched (classification_matches: account, classification, first
- *    matching rule), the counts, and per-classification totals.
+ *  - The batch's matches are the assignments it made (as upstream: assignments carrying its batch id,
+ *    with the first matching rule); its details hold the totals of everything it matched, per
+ *    classification, so an unchanged re-run writes nothing but its own row.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -25,7 +26,14 @@ export type BatchType = 'manual' | 'scheduled' | 'api' | 'after_sync';
 
 export interface AutoClassifyScope {
   instanceId?: number;
+  /** Several instances (after a sync session: the instances it synced). */
+  instanceIds?: number[];
   dbType?: DbType;
+}
+
+export interface AutoClassifyOptions {
+  /** Called with the batch id as soon as the batch row exists (job runs link it at once). */
+  onStart?: (batchId: string) => Promise<void> | void;
 }
 
 export interface BatchResult {
@@ -39,6 +47,8 @@ export interface BatchResult {
   byClassification: Array<{ classificationId: number; name: string; matched: number }>;
   errors: Array<{ ruleId: number; error: string }>;
   durationMs: number;
+  /** Where the time went: reading accounts, evaluating rules, comparing and writing. */
+  phases: { readMs: number; evaluateMs: number; writeMs: number };
 }
 
 const PAGE = 5000;
@@ -79,11 +89,12 @@ async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, er
 function scopeSql(scope: AutoClassifyScope, params: unknown[], alias = 'a'): string {
   const c = [`NOT ${alias}.is_deleted`, 'i.is_active', 'i.deleted_at IS NULL'];
   if (scope.instanceId) c.push(`${alias}.instance_id = $${params.push(scope.instanceId)}`);
+  if (scope.instanceIds) c.push(`${alias}.instance_id = ANY($${params.push(scope.instanceIds)}::int[])`);
   if (scope.dbType) c.push(`${alias}.db_type = $${params.push(scope.dbType)}`);
   return c.join(' AND ');
 }
 
-export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batchType: BatchType, actor: AuthUser | null): Promise<BatchResult> {
+export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batchType: BatchType, actor: AuthUser | null, opts: AutoClassifyOptions = {}): Promise<BatchResult> {
   if (scope.instanceId) {
     const inst = await deps.prisma.instance.findFirst({ where: { id: scope.instanceId, deletedAt: null }, select: { id: true } });
     if (!inst) throw new ValidationError('实例不存在', { errors: [{ field: 'instance_id', message: '实例不存在' }] });
@@ -92,8 +103,15 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
   const batchId = randomUUID();
   const errors: BatchResult['errors'] = [];
   await deps.prisma.classificationBatch.create({
-    data: { batchId, batchType, status: 'running', scope: { instance_id: scope.instanceId ?? null, db_type: scope.dbType ?? null }, createdBy: actor?.id ?? null },
+    data: {
+      batchId,
+      batchType,
+      status: 'running',
+      scope: { instance_id: scope.instanceId ?? null, db_type: scope.dbType ?? null, ...(scope.instanceIds ? { instance_ids: scope.instanceIds } : {}) },
+      createdBy: actor?.id ?? null,
+    },
   });
+  await opts.onStart?.(batchId);
   deps.logger.info({ module: 'account_classification', event: 'batch_started', batch_id: batchId, batch_type: batchType, instance_id: scope.instanceId ?? null, db_type: scope.dbType ?? null, actor_id: actor?.id ?? null }, '自动分类开始');
 
   const client = await deps.pool.connect();
@@ -109,19 +127,29 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     const matched = new Map<string, { accountId: number; classificationId: number; ruleId: number }>();
     const matchedAccounts = new Set<number>();
     let totalAccounts = 0;
+    const phases = { readMs: 0, evaluateMs: 0, writeMs: 0 };
     for (const dbType of DB_TYPES) {
-      const typeRules = byType.get(dbType);
       if (scope.dbType && scope.dbType !== dbType) continue;
-      const cols = columnsFor(dbType).map((c) => `a.${c}`).join(', ');
-      let after = 0;
-      for (;;) {
+      const typeRules = byType.get(dbType);
+      const page = (after: number) => {
         const params: unknown[] = [dbType];
         const where = scopeSql({ ...scope, dbType: undefined }, params);
-        const { rows } = await client.query<Record<string, unknown> & { id: number }>(
-          `SELECT a.id, ${cols} FROM current_account_sync_data a JOIN instances i ON i.id = a.instance_id
+        const cols = typeRules ? `a.id, ${columnsFor(dbType).map((c) => `a.${c}`).join(', ')}` : 'a.id';
+        return client.query<Record<string, unknown> & { id: number }>(
+          `SELECT ${cols} FROM current_account_sync_data a JOIN instances i ON i.id = a.instance_id
             WHERE a.db_type = $1 AND ${where} AND a.id > $${params.push(after)} ORDER BY a.id LIMIT ${PAGE}`,
           params,
         );
+      };
+      // The next page is requested before this one is evaluated, so the database reads while we compute.
+      let r0 = performance.now();
+      let pending = page(0);
+      for (;;) {
+        const { rows } = await pending;
+        const e0 = performance.now();
+        phases.readMs += e0 - r0;
+        r0 = e0;
+        if (rows.length === PAGE) pending = page(rows[rows.length - 1]!.id);
         totalAccounts += rows.length;
         if (typeRules) {
           for (const row of rows) {
@@ -135,10 +163,11 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
             }
           }
         }
+        phases.evaluateMs += performance.now() - e0;
         if (rows.length < PAGE) break;
-        after = rows[rows.length - 1]!.id;
       }
     }
+    const w0 = performance.now();
 
     // 2. Compare with the active assignments of the accounts in scope.
     const params: unknown[] = [];
@@ -167,19 +196,13 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     if (toRemove.length) await client.query('UPDATE account_classification_assignments SET is_active = false, updated_at = now() WHERE id = ANY($1::int[])', [toRemove]);
     if (toAdd.length) {
       await client.query(
-        `INSERT INTO account_classification_assignments (account_id, classification_id, assignment_type, batch_id, is_active, confidence_score)
-         SELECT a, c, 'auto', $3, true, 1.0 FROM unnest($1::int[], $2::int[]) AS t(a, c)`,
-        [toAdd.map((m) => m.accountId), toAdd.map((m) => m.classificationId), batchId],
+        `INSERT INTO account_classification_assignments (account_id, classification_id, rule_id, assignment_type, batch_id, is_active, confidence_score)
+         SELECT a, c, r, 'auto', $4, true, 1.0 FROM unnest($1::int[], $2::int[], $3::int[]) AS t(a, c, r)`,
+        [toAdd.map((m) => m.accountId), toAdd.map((m) => m.classificationId), toAdd.map((m) => m.ruleId), batchId],
       );
     }
     const all = [...matched.values()];
-    if (all.length) {
-      await client.query(
-        `INSERT INTO classification_matches (batch_id, account_id, classification_id, rule_id)
-         SELECT $4, a, c, r FROM unnest($1::int[], $2::int[], $3::int[]) AS t(a, c, r)`,
-        [all.map((m) => m.accountId), all.map((m) => m.classificationId), all.map((m) => m.ruleId), batchId],
-      );
-    }
+    phases.writeMs = performance.now() - w0;
     const perClass = new Map<number, number>();
     for (const m of all) perClass.set(m.classificationId, (perClass.get(m.classificationId) ?? 0) + 1);
     const result: BatchResult = {
@@ -193,6 +216,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
       byClassification: [...perClass].map(([classificationId, n]) => ({ classificationId, name: names.get(classificationId) ?? '', matched: n })),
       errors,
       durationMs: Date.now() - started,
+      phases: { readMs: Math.round(phases.readMs), evaluateMs: Math.round(phases.evaluateMs), writeMs: Math.round(phases.writeMs) },
     };
     await client.query(
       `UPDATE classification_batches SET status = 'completed', completed_at = now(), updated_at = now(), total_accounts = $2, matched_accounts = $3,
@@ -232,5 +256,6 @@ export function detailsOf(r: BatchResult) {
     failed_count: r.errors.length,
     errors: r.errors.map((e) => ({ rule_id: e.ruleId, error: e.error })),
     duration_ms: r.durationMs,
+    phases_ms: { read: r.phases.readMs, evaluate: r.phases.evaluateMs, write: r.phases.writeMs },
   };
 }

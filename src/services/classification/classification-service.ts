@@ -266,27 +266,37 @@ export async function getBatch(deps: AppDeps, batchId: string): Promise<BatchRow
 const matchInclude = {
   account: { select: { id: true, username: true, host: true, dbType: true, instance: { select: { id: true, name: true, host: true, dbType: true } } } },
   classification: { select: { id: true, name: true, color: true, riskLevel: true } },
-  rule: { select: { id: true, ruleName: true, ruleExpression: true } },
-} satisfies Prisma.ClassificationMatchInclude;
-export type MatchRow = Prisma.ClassificationMatchGetPayload<{ include: typeof matchInclude }>;
+} satisfies Prisma.AccountClassificationAssignmentInclude;
+export type MatchRow = Prisma.AccountClassificationAssignmentGetPayload<{ include: typeof matchInclude }> & {
+  rule: { id: number; ruleName: string; ruleExpression: Prisma.JsonValue } | null;
+};
 
+/**
+ * A batch's matches: the assignments it made that are still active (SPEC §4.5), each with the rule
+ * that matched. Paginated, filterable by classification, instance and database type.
+ */
 export async function batchMatches(
   deps: AppDeps,
   batchId: string,
   q: { page: number; perPage: number; first?: number; after?: number; classificationId?: number; instanceId?: number; dbType?: string },
 ): Promise<Page<MatchRow>> {
   await getBatch(deps, batchId);
-  const where: Prisma.ClassificationMatchWhereInput = {
+  const where: Prisma.AccountClassificationAssignmentWhereInput = {
     batchId,
+    isActive: true,
     ...(q.classificationId ? { classificationId: q.classificationId } : {}),
     ...(q.instanceId || q.dbType ? { account: { ...(q.instanceId ? { instanceId: q.instanceId } : {}), ...(q.dbType ? { dbType: q.dbType } : {}) } } : {}),
   };
   const w = windowOf(q);
   const [items, total] = await Promise.all([
-    deps.prisma.classificationMatch.findMany({ where, include: matchInclude, orderBy: { id: 'asc' }, skip: w.offset, take: w.limit }),
-    deps.prisma.classificationMatch.count({ where }),
+    deps.prisma.accountClassificationAssignment.findMany({ where, include: matchInclude, orderBy: { id: 'asc' }, skip: w.offset, take: w.limit }),
+    deps.prisma.accountClassificationAssignment.count({ where }),
   ]);
-  return pageOf(items, total, w);
+  const ruleIds = [...new Set(items.map((i) => i.ruleId).filter((x): x is number => x !== null))];
+  const rules = new Map(
+    (await deps.prisma.classificationRule.findMany({ where: { id: { in: ruleIds } }, select: { id: true, ruleName: true, ruleExpression: true } })).map((r) => [r.id, r]),
+  );
+  return pageOf(items.map((i) => ({ ...i, rule: (i.ruleId && rules.get(i.ruleId)) || null })), total, w);
 }
 
 // ---- catalogue and defaults --------------------------------------------------------------------

@@ -15,6 +15,7 @@ import { ResourceNotFoundError, ValidationError, ConflictError } from '../../lib
 import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { applySnapshot, type SnapshotCounts } from './account-writer.js';
 import { accountFilterFor, connInfoFor } from './connection.js';
+import { autoClassify } from '../classification/auto-classify.js';
 
 /** Namespace of the per-instance advisory locks (pg_try_advisory_lock(ns, instance_id)). */
 const INSTANCE_LOCK_NS = 72_707_003;
@@ -106,6 +107,20 @@ async function runSession(deps: AppDeps, session: SessionWithRecords, state: { c
     deps.logger.error({ module: 'account_sync', session_id: session.sessionId, err }, '同步会话异常终止');
   }
   await finalize(deps, session.sessionId, state.cancelled, Date.now() - started);
+  if (deps.config.autoClassifyAfterSync && !state.cancelled) await classifyAfterSync(deps, session.sessionId);
+}
+
+/** Brings the classifications of the instances a session synced up to date (AUTO_CLASSIFY_AFTER_SYNC). */
+async function classifyAfterSync(deps: AppDeps, sessionId: string): Promise<void> {
+  const done = await deps.prisma.syncInstanceRecord.findMany({ where: { sessionId, status: 'completed' }, select: { instanceId: true } });
+  if (done.length === 0) return;
+  try {
+    await autoClassify(deps, { instanceIds: done.map((r) => r.instanceId) }, 'after_sync', null);
+  } catch (err) {
+    // Another batch holds the lock (it classifies these accounts too) or the run failed: the batch
+    // row and the log say so; the sync session itself succeeded.
+    deps.logger.warn({ module: 'account_classification', session_id: sessionId, error: (err as Error).message }, `同步后自动分类未执行: ${(err as Error).message}`);
+  }
 }
 
 async function isCancelled(deps: AppDeps, sessionId: string): Promise<boolean> {
