@@ -86,6 +86,21 @@ async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, er
   return { rules, names };
 }
 
+/** One number per (account, classification): ids stay below 2^31 and 2^20, the product below 2^53. */
+const pairKey = (accountId: number, classificationId: number) => accountId * 1_048_576 + classificationId;
+
+async function readCurrentAssignments(deps: AppDeps, scope: AutoClassifyScope) {
+  const params: unknown[] = [];
+  const { rows } = await deps.pool.query<{ id: number; account_id: number; classification_id: number; assignment_type: string }>(
+    `SELECT s.id, s.account_id, s.classification_id, s.assignment_type
+       FROM account_classification_assignments s
+       JOIN current_account_sync_data a ON a.id = s.account_id JOIN instances i ON i.id = a.instance_id
+      WHERE s.is_active AND ${scopeSql(scope, params)}`,
+    params,
+  );
+  return rows;
+}
+
 function scopeSql(scope: AutoClassifyScope, params: unknown[], alias = 'a'): string {
   const c = [`NOT ${alias}.is_deleted`, 'i.is_active', 'i.deleted_at IS NULL'];
   if (scope.instanceId) c.push(`${alias}.instance_id = $${params.push(scope.instanceId)}`);
@@ -123,74 +138,74 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     const byType = new Map<DbType, CompiledRule[]>();
     for (const r of rules) byType.set(r.dbType, [...(byType.get(r.dbType) ?? []), r]);
 
-    // 1. Evaluate: (account, classification) → first matching rule.
-    const matched = new Map<string, { accountId: number; classificationId: number; ruleId: number }>();
-    const matchedAccounts = new Set<number>();
+    // The active assignments of the accounts in scope are read on a second connection while this
+    // one reads the accounts (the advisory lock keeps other batches out meanwhile).
+    const currentP = readCurrentAssignments(deps, scope);
+    currentP.catch(() => {});
+
+    // 1. Evaluate, in one pass over the accounts in scope: per account, the classifications it
+    //    matches with the first matching rule of each (a few small arrays per account, no big keyed map).
+    const matches = new Map<number, { classes: number[]; rules: number[] }>();
     let totalAccounts = 0;
     const phases = { readMs: 0, evaluateMs: 0, writeMs: 0 };
-    for (const dbType of DB_TYPES) {
-      if (scope.dbType && scope.dbType !== dbType) continue;
-      const typeRules = byType.get(dbType);
-      const page = (after: number) => {
-        const params: unknown[] = [dbType];
-        const where = scopeSql({ ...scope, dbType: undefined }, params);
-        const cols = typeRules ? `a.id, ${columnsFor(dbType).map((c) => `a.${c}`).join(', ')}` : 'a.id';
-        return client.query<Record<string, unknown> & { id: number }>(
-          `SELECT ${cols} FROM current_account_sync_data a JOIN instances i ON i.id = a.instance_id
-            WHERE a.db_type = $1 AND ${where} AND a.id > $${params.push(after)} ORDER BY a.id LIMIT ${PAGE}`,
-          params,
-        );
-      };
-      // The next page is requested before this one is evaluated, so the database reads while we compute.
-      let r0 = performance.now();
-      let pending = page(0);
-      for (;;) {
-        const { rows } = await pending;
-        const e0 = performance.now();
-        phases.readMs += e0 - r0;
-        r0 = e0;
-        if (rows.length === PAGE) pending = page(rows[rows.length - 1]!.id);
-        totalAccounts += rows.length;
-        if (typeRules) {
-          for (const row of rows) {
-            const facts = factsOf(dbType, row);
-            for (const rule of typeRules) {
-              const key = `${row.id}:${rule.classificationId}`;
-              if (!matched.has(key) && rule.predicate(facts)) {
-                matched.set(key, { accountId: row.id, classificationId: rule.classificationId, ruleId: rule.id });
-                matchedAccounts.add(row.id);
-              }
-            }
-          }
+    const columns = [...new Set([...byType.keys()].flatMap((t) => columnsFor(t)))].map((c) => `a.${c}`);
+    const page = (after: number) => {
+      const params: unknown[] = [];
+      const where = scopeSql(scope, params);
+      return client.query<Record<string, unknown> & { id: number; db_type: DbType }>(
+        `SELECT ${['a.id', 'a.db_type', ...columns].join(', ')} FROM current_account_sync_data a JOIN instances i ON i.id = a.instance_id
+          WHERE ${where} AND a.id > $${params.push(after)} ORDER BY a.id LIMIT ${PAGE}`,
+        params,
+      );
+    };
+    // The next page is requested before this one is evaluated, so the database reads while we compute.
+    let r0 = performance.now();
+    let pending = page(0);
+    for (;;) {
+      const { rows } = await pending;
+      const e0 = performance.now();
+      phases.readMs += e0 - r0;
+      r0 = e0;
+      if (rows.length === PAGE) pending = page(rows[rows.length - 1]!.id);
+      totalAccounts += rows.length;
+      for (const row of rows) {
+        const typeRules = byType.get(row.db_type);
+        if (!typeRules) continue;
+        const facts = factsOf(row.db_type, row);
+        let m: { classes: number[]; rules: number[] } | undefined;
+        for (const rule of typeRules) {
+          if (m?.classes.includes(rule.classificationId) || !rule.predicate(facts)) continue;
+          if (!m) matches.set(row.id, (m = { classes: [], rules: [] }));
+          m.classes.push(rule.classificationId);
+          m.rules.push(rule.id);
         }
-        phases.evaluateMs += performance.now() - e0;
-        if (rows.length < PAGE) break;
       }
+      phases.evaluateMs += performance.now() - e0;
+      if (rows.length < PAGE) break;
     }
     const w0 = performance.now();
 
     // 2. Compare with the active assignments of the accounts in scope.
-    const params: unknown[] = [];
-    const { rows: current } = await client.query<{ id: number; account_id: number; classification_id: number; assignment_type: string }>(
-      `SELECT s.id, s.account_id, s.classification_id, s.assignment_type
-         FROM account_classification_assignments s
-         JOIN current_account_sync_data a ON a.id = s.account_id JOIN instances i ON i.id = a.instance_id
-        WHERE s.is_active AND ${scopeSql(scope, params)}`,
-      params,
-    );
-    const present = new Set<string>();
+    const current = await currentP;
+    const present = new Set<number>();
     const toRemove: number[] = [];
     let kept = 0;
     for (const s of current) {
-      const key = `${s.account_id}:${s.classification_id}`;
-      present.add(key);
+      present.add(pairKey(s.account_id, s.classification_id));
       if (s.assignment_type === 'manual') continue;
       // Rules of a classification that is inactive now, or of db types outside the scope, are not
       // evaluated: only auto assignments the batch could have produced are reconsidered.
-      if (matched.has(key)) kept++;
+      if (matches.get(s.account_id)?.classes.includes(s.classification_id)) kept++;
       else toRemove.push(s.id);
     }
-    const toAdd = [...matched.entries()].filter(([key]) => !present.has(key)).map(([, m]) => m);
+    const toAdd: Array<{ accountId: number; classificationId: number; ruleId: number }> = [];
+    const perClass = new Map<number, number>();
+    for (const [accountId, m] of matches) {
+      m.classes.forEach((classificationId, i) => {
+        perClass.set(classificationId, (perClass.get(classificationId) ?? 0) + 1);
+        if (!present.has(pairKey(accountId, classificationId))) toAdd.push({ accountId, classificationId, ruleId: m.rules[i]! });
+      });
+    }
 
     // 3. Write: deactivate, insert, record the matches, in the same transaction.
     if (toRemove.length) await client.query('UPDATE account_classification_assignments SET is_active = false, updated_at = now() WHERE id = ANY($1::int[])', [toRemove]);
@@ -201,14 +216,11 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
         [toAdd.map((m) => m.accountId), toAdd.map((m) => m.classificationId), toAdd.map((m) => m.ruleId), batchId],
       );
     }
-    const all = [...matched.values()];
     phases.writeMs = performance.now() - w0;
-    const perClass = new Map<number, number>();
-    for (const m of all) perClass.set(m.classificationId, (perClass.get(m.classificationId) ?? 0) + 1);
     const result: BatchResult = {
       batchId,
       totalAccounts,
-      matchedAccounts: matchedAccounts.size,
+      matchedAccounts: matches.size,
       totalRules: rules.length,
       added: toAdd.length,
       removed: toRemove.length,
@@ -221,7 +233,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     await client.query(
       `UPDATE classification_batches SET status = 'completed', completed_at = now(), updated_at = now(), total_accounts = $2, matched_accounts = $3,
               failed_accounts = 0, total_rules = $4, active_rules = $4, batch_details = $5 WHERE batch_id = $1`,
-      [batchId, totalAccounts, matchedAccounts.size, rules.length, JSON.stringify(detailsOf(result))],
+      [batchId, totalAccounts, matches.size, rules.length, JSON.stringify(detailsOf(result))],
     );
     await client.query('COMMIT');
     deps.logger.info(
