@@ -279,6 +279,19 @@ describe('auto-classify batches', () => {
     expect(new Date(latest.body.data[0].started_at).getTime()).toBeGreaterThanOrEqual(new Date(sync.body.data.started_at).getTime());
   });
 
+  it('remove the auto assignments of accounts that were deleted on the server', async () => {
+    const plain = await accountId(pgInstance, `${P}plain`);
+    const cls = (await call(t.url, 'POST', `${AC}/classifications`, { token: admin, json: { name: `${P}logins` } })).body.data.classification.id;
+    await call(t.url, 'POST', `${AC}/rules`, { token: admin, json: { classification_id: cls, db_type: 'postgresql', rule_name: 'plain', rule_expression: { field: 'username', op: 'equals', value: `${P}plain` } } });
+    await autoClassify({ instance_id: pgInstance });
+    const active = () => t.app.deps.prisma.accountClassificationAssignment.count({ where: { accountId: plain, classificationId: cls, isActive: true } });
+    expect(await active()).toBe(1);
+    await pgAdmin((c) => c.query(`DROP ROLE ${P}plain`));
+    const sync = await call(t.url, 'POST', `/instances/${pgInstance}/sync?wait=true`, { token: admin }); // classifies after the sync
+    expect(sync.body.data.status).toBe('completed');
+    expect(await active()).toBe(0);
+  });
+
   it('logs each batch start and end', async () => {
     const { batch_id } = await autoClassify();
     await t.app.deps.logSink.flush();

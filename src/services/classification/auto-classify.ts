@@ -20,7 +20,7 @@ import type { AppDeps } from '../../deps.js';
 import type { AuthUser } from '../../auth/permissions.js';
 import { DB_TYPES, type DbType } from '../../adapters/types.js';
 import { ConflictError, ValidationError } from '../../lib/errors.js';
-import { columnsFor, compileRule, factsOf, normalizeRule, type Predicate } from './rule-expression.js';
+import { columnsFor, compileRule, factsOf, fieldsOf, normalizeRule, type Predicate } from './rule-expression.js';
 
 export type BatchType = 'manual' | 'scheduled' | 'api' | 'after_sync';
 
@@ -60,6 +60,7 @@ interface CompiledRule {
   classificationId: number;
   dbType: DbType;
   predicate: Predicate;
+  fields: Set<string>;
 }
 
 async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, errors: BatchResult['errors']): Promise<{ rules: CompiledRule[]; names: Map<number, string> }> {
@@ -77,7 +78,8 @@ async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, er
     if (!(DB_TYPES as readonly string[]).includes(r.db_type)) continue;
     try {
       const dbType = r.db_type as DbType;
-      rules.push({ id: r.id, classificationId: r.classification_id, dbType, predicate: compileRule(dbType, normalizeRule(dbType, r.rule_expression)) });
+      const tree = normalizeRule(dbType, r.rule_expression);
+      rules.push({ id: r.id, classificationId: r.classification_id, dbType, predicate: compileRule(dbType, tree), fields: fieldsOf(tree) });
     } catch (err) {
       // A rule saved before a catalogue change may no longer validate: skip it, say so in the batch.
       errors.push({ ruleId: r.id, error: (err as Error).message });
@@ -89,20 +91,21 @@ async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, er
 /** One number per (account, classification): ids stay below 2^31 and 2^20, the product below 2^53. */
 const pairKey = (accountId: number, classificationId: number) => accountId * 1_048_576 + classificationId;
 
+/** Active assignments in scope, deleted accounts' included: their auto assignments are removed. */
 async function readCurrentAssignments(deps: AppDeps, scope: AutoClassifyScope) {
   const params: unknown[] = [];
   const { rows } = await deps.pool.query<{ id: number; account_id: number; classification_id: number; assignment_type: string }>(
     `SELECT s.id, s.account_id, s.classification_id, s.assignment_type
        FROM account_classification_assignments s
        JOIN current_account_sync_data a ON a.id = s.account_id JOIN instances i ON i.id = a.instance_id
-      WHERE s.is_active AND ${scopeSql(scope, params)}`,
+      WHERE s.is_active AND ${scopeSql(scope, params, 'a', true)}`,
     params,
   );
   return rows;
 }
 
-function scopeSql(scope: AutoClassifyScope, params: unknown[], alias = 'a'): string {
-  const c = [`NOT ${alias}.is_deleted`, 'i.is_active', 'i.deleted_at IS NULL'];
+function scopeSql(scope: AutoClassifyScope, params: unknown[], alias = 'a', includeDeleted = false): string {
+  const c = includeDeleted ? ['i.is_active', 'i.deleted_at IS NULL'] : [`NOT ${alias}.is_deleted`, 'i.is_active', 'i.deleted_at IS NULL'];
   if (scope.instanceId) c.push(`${alias}.instance_id = $${params.push(scope.instanceId)}`);
   if (scope.instanceIds) c.push(`${alias}.instance_id = ANY($${params.push(scope.instanceIds)}::int[])`);
   if (scope.dbType) c.push(`${alias}.db_type = $${params.push(scope.dbType)}`);
@@ -148,7 +151,9 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     const matches = new Map<number, { classes: number[]; rules: number[] }>();
     let totalAccounts = 0;
     const phases = { readMs: 0, evaluateMs: 0, writeMs: 0 };
-    const columns = [...new Set([...byType.keys()].flatMap((t) => columnsFor(t)))].map((c) => `a.${c}`);
+    // Only the columns the rules look at are read and parsed (type_specific, say, can be large).
+    const fieldsByType = new Map([...byType].map(([t, rs]) => [t, new Set(rs.flatMap((r) => [...r.fields]))]));
+    const columns = [...new Set([...fieldsByType].flatMap(([t, f]) => columnsFor(t, f)))].map((c) => `a.${c}`);
     const page = (after: number) => {
       const params: unknown[] = [];
       const where = scopeSql(scope, params);
@@ -171,7 +176,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
       for (const row of rows) {
         const typeRules = byType.get(row.db_type);
         if (!typeRules) continue;
-        const facts = factsOf(row.db_type, row);
+        const facts = factsOf(row.db_type, row, fieldsByType.get(row.db_type));
         let m: { classes: number[]; rules: number[] } | undefined;
         for (const rule of typeRules) {
           if (m?.classes.includes(rule.classificationId) || !rule.predicate(facts)) continue;

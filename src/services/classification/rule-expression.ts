@@ -230,10 +230,22 @@ function namesIn(kind: FieldSpec['kind'], raw: unknown): Set<string> {
   return out;
 }
 
-/** Builds the facts of one account row (columns as read from current_account_sync_data). */
-export function factsOf(dbType: DbType, row: Record<string, unknown>): AccountFacts {
+/** The fields a rule tree looks at. */
+export function fieldsOf(tree: RuleNode, out = new Set<string>()): Set<string> {
+  if ('operator' in tree) for (const c of tree.conditions) fieldsOf(c, out);
+  else if ('not' in tree) fieldsOf(tree.not, out);
+  else out.add(tree.field);
+  return out;
+}
+
+/**
+ * Builds the facts of one account row (columns as read from current_account_sync_data), for every
+ * field of its type or only `fields` (a batch reads and parses just what its rules look at).
+ */
+export function factsOf(dbType: DbType, row: Record<string, unknown>, fields?: ReadonlySet<string>): AccountFacts {
   const facts: AccountFacts = new Map();
   for (const f of CATALOGUE[dbType]) {
+    if (fields && !fields.has(f.name)) continue;
     const raw = f.key ? (row[f.column] as Record<string, unknown> | null)?.[f.key] : row[f.column];
     if (f.kind === 'boolean') facts.set(f.name, raw === true);
     else if (f.kind === 'string') facts.set(f.name, typeof raw === 'string' ? raw : '');
@@ -242,7 +254,7 @@ export function factsOf(dbType: DbType, row: Record<string, unknown>): AccountFa
   return facts;
 }
 
-/** The columns factsOf reads for a database type. */
-export function columnsFor(dbType: DbType): string[] {
-  return [...new Set(CATALOGUE[dbType].map((f) => f.column))];
+/** The columns factsOf reads for a database type (all its fields, or only `fields`). */
+export function columnsFor(dbType: DbType, fields?: ReadonlySet<string>): string[] {
+  return [...new Set(CATALOGUE[dbType].filter((f) => !fields || fields.has(f.name)).map((f) => f.column))];
 }
