@@ -5,8 +5,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MIGRATIONS_DIR, SCHEMA_PATH, readMigrations } from '../db/migrations.js';
-import { sqlForFreshSchema, sqlFromMigrationsToSchema } from '../db/schema-engine.js';
+import { MIGRATIONS_DIR, SCHEMA_PATH, migrate, readMigrations } from '../db/migrations.js';
+import { sqlForFreshSchema, sqlFromDatabaseToSchema } from '../db/schema-engine.js';
 import { withScratchDatabase } from '../db/scratch-database.js';
 
 const name = (process.argv[2] ?? '').replace(/[^a-z0-9_]/gi, '_');
@@ -18,7 +18,7 @@ const adminUrl = process.env.MIGRATION_ADMIN_URL ?? process.env.DATABASE_URL ?? 
 
 const migrations = await readMigrations().catch(() => []);
 const sql = await withScratchDatabase(adminUrl, (url) =>
-  migrations.length === 0 ? sqlForFreshSchema(SCHEMA_PATH, url) : sqlFromMigrationsToSchema(SCHEMA_PATH, MIGRATIONS_DIR, migrations, url),
+  migrations.length === 0 ? sqlForFreshSchema(SCHEMA_PATH, url) : migrate(url).then(() => sqlFromDatabaseToSchema(SCHEMA_PATH, url)),
 );
 if (!sql.trim() || /^-- This is an empty migration/.test(sql.trim())) {
   console.log('schema.prisma and the migrations agree; nothing to write');

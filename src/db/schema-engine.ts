@@ -7,7 +7,6 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
-import type { MigrationFile } from './migrations.js';
 
 const FILTERS = { externalTables: [], externalEnums: [] };
 
@@ -69,30 +68,17 @@ export async function sqlForFreshSchema(schemaPath: string, connectionString: st
 }
 
 /**
- * SQL that brings a database built from `migrations` to `schema.prisma`; empty when they agree.
- * The engine replays the migrations on `throwawayUrl`, so it must be an empty scratch database.
+ * SQL that brings the database at `url` (already migrated) to `schema.prisma`; empty when they agree.
+ * Introspects the live database through the adapter, so migrations applied by our own runner (which
+ * understands dollar-quoted function bodies) are compared as PostgreSQL actually holds them.
  */
-export async function sqlFromMigrationsToSchema(
-  schemaPath: string,
-  migrationsDir: string,
-  migrations: MigrationFile[],
-  throwawayUrl: string,
-): Promise<string> {
-  const { engine, close } = await loadEngine(throwawayUrl);
+export async function sqlFromDatabaseToSchema(schemaPath: string, url: string, datamodel?: string): Promise<string> {
+  const { engine, close } = await loadEngine(url);
   try {
     const content = await readFile(schemaPath, 'utf8');
     const res = await engine.diff({
-      from: {
-        tag: 'migrations',
-        baseDir: migrationsDir,
-        lockfile: { path: 'migration_lock.toml', content: 'provider = "postgresql"\n' },
-        shadowDbInitScript: '',
-        migrationDirectories: migrations.map((m) => ({
-          path: m.name,
-          migrationFile: { path: 'migration.sql', content: { tag: 'ok', value: m.sql } },
-        })),
-      },
-      to: { tag: 'schemaDatamodel', files: [{ path: schemaPath, content }] },
+      from: { tag: 'schemaDatasource', files: [{ path: schemaPath, content }], configDir: '.' },
+      to: { tag: 'schemaDatamodel', files: [{ path: schemaPath, content: datamodel ?? content }] },
       script: true,
       shadowDatabaseUrl: null,
       exitCode: true,

@@ -24,22 +24,25 @@ export function overview(deps: AppDeps) {
       userStats(deps),
       syncStatistics(deps),
       logStatistics(deps, { hours: 24 }),
+      // Index-only over current_account_sync_data_figures_idx; no join per account row.
       deps.prisma.$queryRaw<Array<{ total: number; active: number; locked: number; superuser: number; deleted: number }>>`
         SELECT count(*) FILTER (WHERE NOT a.is_deleted)::int AS total,
                count(*) FILTER (WHERE NOT a.is_deleted AND a.is_active)::int AS active,
                count(*) FILTER (WHERE NOT a.is_deleted AND a.is_locked)::int AS locked,
                count(*) FILTER (WHERE NOT a.is_deleted AND a.is_superuser)::int AS superuser,
                count(*) FILTER (WHERE a.is_deleted)::int AS deleted
-          FROM current_account_sync_data a JOIN instances i ON i.id = a.instance_id WHERE i.deleted_at IS NULL`,
+          FROM current_account_sync_data a WHERE a.instance_id IN (SELECT id FROM instances WHERE deleted_at IS NULL)`,
+      // Assignments of deleted accounts are deactivated with the account (account-writer), so the
+      // active ones can be counted without visiting the accounts; an account holds at most one active
+      // assignment per classification (assign refuses a second, auto-classify adds only missing ones).
       deps.prisma.$queryRaw<Array<{ n: number }>>`
-        SELECT count(DISTINCT s.account_id)::int AS n FROM account_classification_assignments s
-          JOIN current_account_sync_data a ON a.id = s.account_id WHERE s.is_active AND NOT a.is_deleted`,
+        SELECT count(DISTINCT account_id)::int AS n FROM account_classification_assignments WHERE is_active`,
       deps.prisma.$queryRaw<Array<{ id: number; name: string; color: string | null; priority: number; count: number }>>`
-        SELECT c.id, c.name, c.color, c.priority, count(DISTINCT a.id)::int AS count
+        SELECT c.id, c.name, c.color, c.priority, coalesce(x.n, 0)::int AS count
           FROM account_classifications c
-          LEFT JOIN account_classification_assignments s ON s.classification_id = c.id AND s.is_active
-          LEFT JOIN current_account_sync_data a ON a.id = s.account_id AND NOT a.is_deleted
-         WHERE c.is_active GROUP BY c.id ORDER BY c.priority DESC, c.name`,
+          LEFT JOIN (SELECT classification_id, count(*) AS n FROM account_classification_assignments
+                      WHERE is_active GROUP BY 1) x ON x.classification_id = c.id
+         WHERE c.is_active ORDER BY c.priority DESC, c.name`,
       deps.prisma.$queryRaw<Array<{ total: number; enabled: number; paused: number }>>`
         SELECT count(*)::int AS total, count(*) FILTER (WHERE is_enabled)::int AS enabled,
                count(*) FILTER (WHERE is_enabled AND is_paused)::int AS paused FROM scheduled_jobs`,
@@ -120,7 +123,7 @@ export function charts(deps: AppDeps, range: ChartRange) {
   const key = `dashboard:charts:${range.granularity}:${range.start.toISOString()}:${endKey}`;
   return deps.figures.get(key, async () => {
     const { start, end, granularity: g } = range;
-    const [logs, sessions, changes, classes, before, added, removed] = await Promise.all([
+    const [logs, sessions, changes, classes, now, added, removed] = await Promise.all([
       logStatistics(deps, { startDate: start, endDate: end, bucket: g }),
       deps.prisma.$queryRaw<Array<{ b: Date; k: string; n: number }>>`
         SELECT date_trunc(${g}, created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, status::text AS k, count(*)::int AS n
@@ -129,32 +132,48 @@ export function charts(deps: AppDeps, range: ChartRange) {
         SELECT date_trunc(${g}, change_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, change_type AS k, count(*)::int AS n
           FROM account_change_log WHERE change_time >= ${start} AND change_time <= ${end} GROUP BY 1, 2`,
       deps.prisma.accountClassification.findMany({ where: { isActive: true }, select: { id: true, name: true }, orderBy: [{ priority: 'desc' }, { name: 'asc' }] }),
-      // Accounts per classification over time: the count at the range's start, then what each bucket
-      // added (assignments created) and removed (assignments deactivated), as a running sum.
+      // Accounts per classification over time, worked backwards from now: the count at the end of a
+      // bucket is today's count minus what was assigned after it plus what was removed after it.
       deps.prisma.$queryRaw<Array<{ c: number; n: number }>>`
-        SELECT classification_id AS c, count(*)::int AS n FROM account_classification_assignments
-         WHERE created_at < ${start} AND (is_active OR updated_at >= ${start}) GROUP BY 1`,
+        SELECT classification_id AS c, count(*)::int AS n FROM account_classification_assignments WHERE is_active GROUP BY 1`,
       deps.prisma.$queryRaw<Array<{ b: Date; c: number; n: number }>>`
         SELECT date_trunc(${g}, created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, classification_id AS c, count(*)::int AS n
-          FROM account_classification_assignments WHERE created_at >= ${start} AND created_at <= ${end} GROUP BY 1, 2`,
+          FROM account_classification_assignments WHERE created_at >= ${start} GROUP BY 1, 2`,
       deps.prisma.$queryRaw<Array<{ b: Date; c: number; n: number }>>`
         SELECT date_trunc(${g}, updated_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, classification_id AS c, count(*)::int AS n
-          FROM account_classification_assignments WHERE NOT is_active AND updated_at >= ${start} AND updated_at <= ${end} GROUP BY 1, 2`,
+          FROM account_classification_assignments WHERE NOT is_active AND updated_at >= ${start} GROUP BY 1, 2`,
     ]);
     const names = new Map(classes.map((c) => [c.id, c.name]));
-    const running = new Map(before.map((r) => [r.c, r.n]));
+    // Per classification: changes (added − removed) per bucket start, then suffix sums from the newest.
     const delta = new Map<number, Map<number, number>>();
     const addDelta = (b: Date, c: number, n: number) => {
       const t = new Date(b).getTime();
-      if (!delta.has(t)) delta.set(t, new Map());
-      delta.get(t)!.set(c, (delta.get(t)!.get(c) ?? 0) + n);
+      if (!delta.has(c)) delta.set(c, new Map());
+      delta.get(c)!.set(t, (delta.get(c)!.get(t) ?? 0) + n);
     };
     for (const r of added) addDelta(r.b, r.c, r.n);
     for (const r of removed) addDelta(r.b, r.c, -r.n);
-    const classificationTrend = bucketsOf(range).map((b) => {
-      for (const [c, n] of delta.get(b.getTime()) ?? []) running.set(c, (running.get(c) ?? 0) + n);
-      return { date: labelOf(b, g), start: b.toISOString(), classifications: [...names].map(([id, name]) => ({ id, name, count: running.get(id) ?? 0 })) };
-    });
+    const buckets = bucketsOf(range);
+    const step = STEP_MS[g];
+    const countsAt = new Map<number, number[]>(); // classification → count at the end of each bucket
+    for (const [id] of names) {
+      const changes = [...(delta.get(id) ?? new Map<number, number>())];
+      let current = now.find((r) => r.c === id)?.n ?? 0;
+      const out: number[] = new Array(buckets.length);
+      for (let i = buckets.length - 1; i >= 0; i--) {
+        const bucketEnd = buckets[i]!.getTime() + step;
+        // Undo everything that happened at or after this bucket's end.
+        for (const [t, n] of changes) if (t >= bucketEnd) current -= n;
+        out[i] = current;
+        for (let k = changes.length - 1; k >= 0; k--) if (changes[k]![0] >= bucketEnd) changes.splice(k, 1);
+      }
+      countsAt.set(id, out);
+    }
+    const classificationTrend = buckets.map((b, i) => ({
+      date: labelOf(b, g),
+      start: b.toISOString(),
+      classifications: [...names].map(([id, name]) => ({ id, name, count: countsAt.get(id)![i]! })),
+    }));
     return {
       granularity: g,
       start: start.toISOString(),

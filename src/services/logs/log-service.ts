@@ -119,27 +119,54 @@ export interface LogStatistics {
   end: string;
 }
 
-/** Counts over [start, end]: by level, top modules, and zero-filled UTC hour or day buckets. */
+const HOUR_MS = 3_600_000;
+
+/**
+ * Counts over [start, end]: by level, top modules, and zero-filled UTC hour or day buckets.
+ *
+ * One statement. Whole hours inside the range come from unified_log_counts (kept exact by triggers),
+ * only the partial hours at either end are counted in unified_logs itself: a month of a million
+ * entries costs a few hundred rollup rows, not a million-row scan (bench/dashboard).
+ */
 export async function logStatistics(deps: AppDeps, q: { startDate?: Date; endDate?: Date; hours?: number; bucket?: 'hour' | 'day' }): Promise<LogStatistics> {
   const end = q.endDate ?? new Date();
   const start = q.startDate ?? new Date(end.getTime() - (q.hours ?? 24) * 3_600_000);
   const bucket = q.bucket ?? (end.getTime() - start.getTime() > 3 * 86_400_000 ? 'day' : 'hour');
-  const where = { timestamp: { gte: start, lte: end } };
-  const [levels, modules, series] = await Promise.all([
-    deps.prisma.unifiedLog.groupBy({ by: ['level'], where, _count: { _all: true } }),
-    deps.prisma.unifiedLog.groupBy({ by: ['module'], where, _count: { _all: true }, orderBy: { _count: { module: 'desc' } }, take: 10 }),
-    deps.prisma.$queryRaw<Array<{ b: Date; levels: Record<string, number> }>>`
-      SELECT b, jsonb_object_agg(level, n) AS levels FROM (
-        SELECT date_trunc(${bucket}, "timestamp" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, level::text AS level, count(*)::int AS n
-          FROM unified_logs WHERE "timestamp" >= ${start} AND "timestamp" <= ${end} GROUP BY 1, 2) s
-       GROUP BY b ORDER BY b`,
-  ]);
+  // Whole hours [fullStart, fullEnd); raw rows for [start, fullStart) and [fullEnd, end].
+  const fullStart = new Date(Math.ceil(start.getTime() / HOUR_MS) * HOUR_MS);
+  const fullEnd = new Date(Math.max(fullStart.getTime(), Math.floor(end.getTime() / HOUR_MS) * HOUR_MS));
+  const rows = await deps.prisma.$queryRaw<Array<{ b: Date | null; level: string | null; module: string | null; n: number }>>`
+    WITH parts AS (
+      SELECT "hour" AS t, level, module, "count" AS n FROM unified_log_counts WHERE "hour" >= ${fullStart} AND "hour" < ${fullEnd}
+      UNION ALL
+      SELECT "timestamp", level, module, 1 FROM unified_logs
+       WHERE ("timestamp" >= ${start} AND "timestamp" < ${fullStart} AND "timestamp" <= ${end})
+          OR ("timestamp" >= ${fullEnd} AND "timestamp" >= ${start} AND "timestamp" <= ${end})
+    )
+    SELECT date_trunc(${bucket}, t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, level::text AS level, NULL::text AS module, sum(n)::int AS n
+      FROM parts GROUP BY 1, 2
+    UNION ALL
+    SELECT NULL, NULL, module, sum(n)::int FROM parts GROUP BY module`;
+  const levels = new Map<string, number>();
+  const modules: Array<{ module: string; count: number }> = [];
+  const series = new Map<number, { levels: Record<string, number> }>();
+  for (const r of rows) {
+    if (r.module !== null) {
+      modules.push({ module: r.module, count: r.n });
+      continue;
+    }
+    levels.set(r.level!, (levels.get(r.level!) ?? 0) + r.n);
+    const t = new Date(r.b!).getTime();
+    if (!series.has(t)) series.set(t, { levels: {} });
+    series.get(t)!.levels[r.level!] = r.n;
+  }
+  modules.sort((a, b) => b.count - a.count || a.module.localeCompare(b.module));
   const byLevel: Record<string, number> = Object.fromEntries(LOG_LEVELS.map((l) => [l, 0]));
-  for (const l of levels) byLevel[l.level] = l._count._all;
+  for (const [l, n] of levels) byLevel[l] = n;
   const totalLogs = Object.values(byLevel).reduce((a, b) => a + b, 0);
   const errorCount = byLevel.ERROR! + byLevel.CRITICAL!;
   const step = bucket === 'hour' ? 3_600_000 : 86_400_000;
-  const have = new Map(series.map((s) => [new Date(s.b).getTime(), s]));
+  const have = series;
   const buckets: LogStatistics['buckets'] = [];
   for (let t = Math.floor(start.getTime() / step) * step; t <= end.getTime(); t += step) {
     const levelsAt: Record<string, number> = Object.fromEntries(LOG_LEVELS.map((l) => [l, have.get(t)?.levels[l] ?? 0]));
@@ -154,7 +181,7 @@ export async function logStatistics(deps: AppDeps, q: { startDate?: Date; endDat
   return {
     totalLogs,
     byLevel,
-    topModules: modules.map((m) => ({ module: m.module, count: m._count._all })),
+    topModules: modules.slice(0, 10),
     errorCount,
     warningCount: byLevel.WARNING!,
     errorRate: totalLogs ? Math.round((errorCount / totalLogs) * 10_000) / 100 : 0,

@@ -106,6 +106,9 @@ export async function applySnapshot(
             where: { id: { in: vanished.map((v) => v.id) } },
             data: { isDeleted: true, deletedTime: now, lastChangeType: 'delete', lastChangeTime: now, sessionId },
           });
+          // A deleted account holds no classification (history stays in the inactive rows); the
+          // dashboard counts active assignments without visiting accounts because of this.
+          await tx.accountClassificationAssignment.updateMany({ where: { accountId: { in: vanished.map((v) => v.id) }, isActive: true }, data: { isActive: false } });
           for (const v of vanished) logs.push({ accountId: v.id, username: v.username, changeType: 'delete', diff: { privilege: {}, other: {} } });
           counts.removed = vanished.length;
         }
