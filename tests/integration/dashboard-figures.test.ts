@@ -173,3 +173,28 @@ describe('queries per request', () => {
     expect(small.charts).toBeLessThanOrEqual(10);
   });
 });
+
+describe('account figures', () => {
+  it('stay equal to the accounts table through inserts, updates, deletes and instance removal', async () => {
+    const prisma = t.app.deps.prisma;
+    const inst = await prisma.instance.create({ data: { name: 'fig-consistency', dbType: 'mysql', host: 'h', port: 1 } });
+    await prisma.currentAccount.createMany({ data: Array.from({ length: 30 }, (_, i) => ({ instanceId: inst.id, dbType: 'mysql', username: `c${i}`, isSuperuser: i % 5 === 0 })) });
+    await prisma.currentAccount.updateMany({ where: { instanceId: inst.id, username: { in: ['c1', 'c2', 'c3'] } }, data: { isDeleted: true } });
+    await prisma.currentAccount.updateMany({ where: { instanceId: inst.id, username: { in: ['c4', 'c5'] } }, data: { isLocked: true, isActive: false } });
+    await prisma.currentAccount.deleteMany({ where: { instanceId: inst.id, username: 'c6' } });
+    const doomed = await prisma.instance.create({ data: { name: 'fig-doomed', dbType: 'mysql', host: 'h', port: 1 } });
+    await prisma.currentAccount.createMany({ data: [{ instanceId: doomed.id, dbType: 'mysql', username: 'x' }] });
+    await prisma.instance.delete({ where: { id: doomed.id } }); // cascades to its accounts
+    const diff = await prisma.$queryRaw<Array<{ n: number }>>`
+      WITH raw AS (
+        SELECT instance_id, count(*) FILTER (WHERE NOT is_deleted)::int AS total, count(*) FILTER (WHERE NOT is_deleted AND is_active)::int AS active,
+               count(*) FILTER (WHERE NOT is_deleted AND is_locked)::int AS locked, count(*) FILTER (WHERE NOT is_deleted AND is_superuser)::int AS superuser,
+               count(*) FILTER (WHERE is_deleted)::int AS deleted
+          FROM current_account_sync_data GROUP BY 1),
+      kept AS (SELECT instance_id, total, active, locked, superuser, deleted FROM account_figures WHERE total + deleted > 0)
+      SELECT count(*)::int AS n FROM ((SELECT * FROM raw EXCEPT SELECT * FROM kept) UNION ALL (SELECT * FROM kept EXCEPT SELECT * FROM raw)) d`;
+    expect(diff).toEqual([{ n: 0 }]);
+    const mine = await prisma.accountFigures.findUniqueOrThrow({ where: { instanceId: inst.id } });
+    expect(mine).toMatchObject({ total: 26, active: 24, locked: 2, superuser: 6, deleted: 3 });
+  });
+});

@@ -24,14 +24,11 @@ export function overview(deps: AppDeps) {
       userStats(deps),
       syncStatistics(deps),
       logStatistics(deps, { hours: 24 }),
-      // Index-only over current_account_sync_data_figures_idx; no join per account row.
+      // One row per instance, kept by triggers (account_figures): no scan of the accounts.
       deps.prisma.$queryRaw<Array<{ total: number; active: number; locked: number; superuser: number; deleted: number }>>`
-        SELECT count(*) FILTER (WHERE NOT a.is_deleted)::int AS total,
-               count(*) FILTER (WHERE NOT a.is_deleted AND a.is_active)::int AS active,
-               count(*) FILTER (WHERE NOT a.is_deleted AND a.is_locked)::int AS locked,
-               count(*) FILTER (WHERE NOT a.is_deleted AND a.is_superuser)::int AS superuser,
-               count(*) FILTER (WHERE a.is_deleted)::int AS deleted
-          FROM current_account_sync_data a WHERE a.instance_id IN (SELECT id FROM instances WHERE deleted_at IS NULL)`,
+        SELECT coalesce(sum(f.total), 0)::int AS total, coalesce(sum(f.active), 0)::int AS active, coalesce(sum(f.locked), 0)::int AS locked,
+               coalesce(sum(f.superuser), 0)::int AS superuser, coalesce(sum(f.deleted), 0)::int AS deleted
+          FROM account_figures f JOIN instances i ON i.id = f.instance_id WHERE i.deleted_at IS NULL`,
       // Assignments of deleted accounts are deactivated with the account (account-writer), so the
       // active ones can be counted without visiting the accounts; an account holds at most one active
       // assignment per classification (assign refuses a second, auto-classify adds only missing ones).
