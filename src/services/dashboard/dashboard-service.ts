@@ -120,7 +120,7 @@ export function charts(deps: AppDeps, range: ChartRange) {
   const key = `dashboard:charts:${range.granularity}:${range.start.toISOString()}:${endKey}`;
   return deps.figures.get(key, async () => {
     const { start, end, granularity: g } = range;
-    const [logs, sessions, changes, classes, now, added, removed] = await Promise.all([
+    const [logs, sessions, changes, classes, assignmentCounts] = await Promise.all([
       logStatistics(deps, { startDate: start, endDate: end, bucket: g }),
       deps.prisma.$queryRaw<Array<{ b: Date; k: string; n: number }>>`
         SELECT date_trunc(${g}, created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, status::text AS k, count(*)::int AS n
@@ -131,14 +131,17 @@ export function charts(deps: AppDeps, range: ChartRange) {
       deps.prisma.accountClassification.findMany({ where: { isActive: true }, select: { id: true, name: true }, orderBy: [{ priority: 'desc' }, { name: 'asc' }] }),
       // Accounts per classification over time, worked backwards from now: the count at the end of a
       // bucket is today's count minus what was assigned after it plus what was removed after it.
-      deps.prisma.$queryRaw<Array<{ c: number; n: number }>>`
-        SELECT classification_id AS c, count(*)::int AS n FROM account_classification_assignments WHERE is_active GROUP BY 1`,
-      deps.prisma.$queryRaw<Array<{ b: Date; c: number; n: number }>>`
-        SELECT date_trunc(${g}, created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, classification_id AS c, count(*)::int AS n
-          FROM account_classification_assignments WHERE created_at >= ${start} GROUP BY 1, 2`,
-      deps.prisma.$queryRaw<Array<{ b: Date; c: number; n: number }>>`
-        SELECT date_trunc(${g}, updated_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, classification_id AS c, count(*)::int AS n
-          FROM account_classification_assignments WHERE NOT is_active AND updated_at >= ${start} GROUP BY 1, 2`,
+      // One pass over the assignments yields all three (current, added per bucket, removed per bucket).
+      deps.prisma.$queryRaw<Array<{ kind: 'now' | 'add' | 'rm'; b: Date | null; c: number; n: number }>>`
+        SELECT v.kind, v.b, s.classification_id AS c, count(*)::int AS n
+          FROM account_classification_assignments s
+          CROSS JOIN LATERAL (VALUES
+            ('now', NULL::timestamptz, s.is_active),
+            ('add', date_trunc(${g}, s.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', s.created_at >= ${start}),
+            ('rm', date_trunc(${g}, s.updated_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', NOT s.is_active AND s.updated_at >= ${start})
+          ) AS v(kind, b, keep)
+         WHERE v.keep AND (s.is_active OR s.created_at >= ${start} OR s.updated_at >= ${start})
+         GROUP BY 1, 2, 3`,
     ]);
     const names = new Map(classes.map((c) => [c.id, c.name]));
     // Per classification: changes (added − removed) per bucket start, then suffix sums from the newest.
@@ -148,8 +151,8 @@ export function charts(deps: AppDeps, range: ChartRange) {
       if (!delta.has(c)) delta.set(c, new Map());
       delta.get(c)!.set(t, (delta.get(c)!.get(t) ?? 0) + n);
     };
-    for (const r of added) addDelta(r.b, r.c, r.n);
-    for (const r of removed) addDelta(r.b, r.c, -r.n);
+    for (const r of assignmentCounts) if (r.kind !== 'now') addDelta(r.b!, r.c, r.kind === 'add' ? r.n : -r.n);
+    const now = assignmentCounts.filter((r) => r.kind === 'now');
     const buckets = bucketsOf(range);
     const step = STEP_MS[g];
     const countsAt = new Map<number, number[]>(); // classification → count at the end of each bucket
