@@ -227,8 +227,15 @@ WITH job AS (
     FROM run, verdict
    WHERE s.id = verdict.id AND verdict.verdict = 'go'
   RETURNING verdict.running_run_id AS previous
+), interrupted AS (
+  -- Taking over an expired lease: the run that held it is marked interrupted in the same statement.
+  UPDATE job_runs p
+     SET status = 'interrupted', finished_at = now(), error = '运行它的进程已停止响应，锁过期后由其他进程接管'
+    FROM verdict v
+   WHERE v.verdict = 'go' AND p.id = v.running_run_id AND p.status = 'running'
+  RETURNING p.id
 )
-SELECT v.verdict, v.task_type, v.args, v.running_run_id AS holder, (SELECT id FROM run) AS run_id, (SELECT previous FROM lease) AS previous
+SELECT v.verdict, v.task_type, v.args, v.running_run_id AS holder, (SELECT id FROM run) AS run_id, (SELECT id FROM interrupted) AS previous
   FROM verdict v`;
 
 /** Final state of a run (only while still `running`) and release of the job's lease, in one round trip. */
@@ -974,13 +981,7 @@ export class Scheduler {
     const r = rows[0];
     if (!r) return { verdict: 'missing' };
     if (r.verdict !== 'go') return { verdict: r.verdict, holder: r.holder };
-    if (r.previous !== null) {
-      const n = await this.deps.prisma.jobRun.updateMany({
-        where: { id: r.previous, status: 'running' },
-        data: { status: 'interrupted', finishedAt: new Date(), error: '运行它的进程已停止响应，锁过期后由其他进程接管' },
-      });
-      if (n.count) this.log.warn({ job_id: jobId, run_id: r.previous, by_run_id: r.run_id }, `接管了过期的任务锁: ${jobId} (运行 #${r.previous} 已中断)`);
-    }
+    if (r.previous !== null) this.log.warn({ job_id: jobId, run_id: r.previous, by_run_id: r.run_id }, `接管了过期的任务锁: ${jobId} (运行 #${r.previous} 已中断)`);
     let markLinked!: () => void;
     const linked = new Promise<void>((resolve) => (markLinked = resolve));
     return {
