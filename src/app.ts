@@ -13,6 +13,7 @@ import { createLogger } from './logging/logger.js';
 import { createAppPubSub, type LogEvent } from './realtime/pubsub.js';
 import { LogBroadcaster } from './realtime/log-stream.js';
 import { FigureCache } from './lib/figure-cache.js';
+import { Metrics } from './observability/metrics.js';
 import { TokenService } from './auth/tokens.js';
 import { AuthUserCache } from './auth/authenticate.js';
 import { resolveJwtSecret } from './auth/jwt-secret.js';
@@ -81,6 +82,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const tokens = new TokenService(resolveJwtSecret(config, bootLog), config.accessTokenTtl, config.refreshTokenTtl);
   const authCache = new AuthUserCache(db.prisma);
   const prefix = config.redisKeyPrefix;
+  let wsConnections = () => 0; // set once the WebSocket server exists
+  const metrics: Metrics = new Metrics({ pool: db.pool, liveLogSubscribers: () => deps.logStream.size, wsConnections: () => wsConnections() });
   const deps: AppDeps = {
     config,
     prisma: db.prisma,
@@ -89,12 +92,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     logger,
     logSink: sink,
     pubsub,
-    logStream: new LogBroadcaster(pubsub, config.logStreamBuffer),
+    logStream: new LogBroadcaster(pubsub, config.logStreamBuffer, () => metrics.droppedLogEntries.inc()),
     redis: redis?.client,
     tokens,
     credentialKey: resolveCredentialKey(config, bootLog),
     authCache,
     figures: new FigureCache(redis?.client, `${prefix}figures:`, config.figureCacheTtlSeconds * 1000),
+    metrics,
     limiters: {
       loginPerUser: new Limiter({ keyPrefix: `${prefix}rl:login:user`, points: config.loginLimitPerUser, durationSeconds: config.loginLimitWindow }, redis?.client),
       loginPerIp: new Limiter({ keyPrefix: `${prefix}rl:login:ip`, points: config.loginLimitPerIp, durationSeconds: config.loginLimitWindow }, redis?.client),
@@ -119,6 +123,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
   app.use(requestScopeMiddleware);
+  app.use(metrics.http());
   app.use(GRAPHIQL_ASSETS_PATH, express.static(graphiqlAssetsDir(), { immutable: true, maxAge: '1d' }));
   app.get('/favicon.ico', (_req, res) => res.status(204).end());
   const yoga = buildYoga(deps);
@@ -144,6 +149,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
   const ws = attachGraphqlWs(server, yoga as never, deps);
+  wsConnections = ws.connections;
 
   // The scheduler starts once the server is built (its job API is served by it) and stops first.
   const scheduler = new Scheduler(deps, { databaseUrl: db.url, embedded: db.embedded });

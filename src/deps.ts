@@ -9,6 +9,7 @@ import type { Limiter } from './lib/rate-limit.js';
 import type { PubSub } from './realtime/pubsub.js';
 import type { LogBroadcaster } from './realtime/log-stream.js';
 import type { FigureCache } from './lib/figure-cache.js';
+import type { Metrics } from './observability/metrics.js';
 import type { TokenService } from './auth/tokens.js';
 import type { AuthUserCache } from './auth/authenticate.js';
 import type { CredentialKey } from './lib/crypto.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   authCache: AuthUserCache;
   /** Dashboard and statistics figures, cached briefly (Redis when configured). */
   figures: FigureCache;
+  /** Prometheus metrics of this process (GET /metrics). */
+  metrics: Metrics;
   limiters: { loginPerUser: Limiter; loginPerIp: Limiter; api: Limiter };
   startedAt: Date;
   /** The job scheduler (Agenda); set by buildApp once its job store is connected. */

@@ -43,6 +43,7 @@ const EnvSchema = z.object({
   AUTO_CLASSIFY_AFTER_SYNC: bool.default('true'),
   LOG_STREAM_BUFFER: int(1, 100_000).default(1000),
   FIGURE_CACHE_TTL_SECONDS: int(0, 3600).default(5),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_STREAM_REPLAY_LIMIT: int(0, 1_000_000).default(10_000),
   GRAPHQL_MAX_DEPTH: int(2, 50).default(10),
   GRAPHQL_MAX_COST: int(100, 1_000_000).default(5000),
@@ -83,6 +84,8 @@ export type Config = Readonly<{
   autoClassifyAfterSync: boolean;
   /** How long dashboard figures are cached (0 = not cached). */
   figureCacheTtlSeconds: number;
+  /** Bearer token required by GET /metrics (open when unset). */
+  metricsToken?: string;
   /** Entries buffered per live log subscriber before the oldest are dropped. */
   logStreamBuffer: number;
   /** Most missed entries replayed to a reconnecting log subscriber; beyond it they are reported as dropped. */
@@ -140,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     autoClassifyAfterSync: e.AUTO_CLASSIFY_AFTER_SYNC,
     logStreamBuffer: e.LOG_STREAM_BUFFER,
     figureCacheTtlSeconds: e.FIGURE_CACHE_TTL_SECONDS,
+    metricsToken: e.METRICS_TOKEN || undefined,
     logStreamReplayLimit: e.LOG_STREAM_REPLAY_LIMIT,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: e.GRAPHQL_MAX_COST,

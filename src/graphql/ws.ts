@@ -90,6 +90,7 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<object,
     wss,
   );
   return {
+    connections: () => wss.clients.size,
     close: async () => {
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

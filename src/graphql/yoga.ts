@@ -91,6 +91,7 @@ export function buildYoga(deps: AppDeps): YogaServerInstance<ServerContext, Ctx>
       // the GraphQL path's CPU (bench/http). Subscriptions keep the standard executor.
       useGraphQlJit({}, { enableIf: (args) => !/^\s*subscription\b/i.test(args.document?.loc?.source.body ?? '') }),
       useSharedSubscriptionResults(),
+      deps.metrics.graphql(),
     ],
     context: async (initial) => {
       if (initial.connectionParams !== undefined || initial.extra) {

@@ -41,6 +41,7 @@ export class LogSubscriber implements AsyncIterableIterator<StreamedLog> {
     private readonly matches: LogPredicate,
     private readonly capacity: number,
     private readonly onClose: (s: LogSubscriber) => void,
+    private readonly onDrop: () => void = () => {},
   ) {}
 
   /** Called by the broadcaster for every new entry; never blocks. */
@@ -56,6 +57,7 @@ export class LogSubscriber implements AsyncIterableIterator<StreamedLog> {
       this.queue.shift();
       this.droppedSinceLast++;
       this.droppedTotal++;
+      this.onDrop();
     }
     this.queue.push(e);
   }
@@ -104,6 +106,8 @@ export class LogBroadcaster {
   constructor(
     private readonly pubsub: PubSub,
     private readonly capacity = DEFAULT_LOG_STREAM_BUFFER,
+    /** Called for every entry dropped for a slow subscriber (metrics). */
+    private readonly onDrop: () => void = () => {},
   ) {}
 
   get size(): number {
@@ -112,7 +116,7 @@ export class LogBroadcaster {
 
   /** Starts buffering matching entries at once (before any replay), so nothing falls in between. */
   subscribe(matches: LogPredicate): LogSubscriber {
-    const s = new LogSubscriber(matches, this.capacity, (x) => this.remove(x));
+    const s = new LogSubscriber(matches, this.capacity, (x) => this.remove(x), this.onDrop);
     this.subscribers.add(s);
     if (!this.listening) {
       this.listening = true;

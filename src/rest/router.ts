@@ -14,6 +14,7 @@ import { logRoutes } from './logs.js';
 import { dashboardRoutes } from './dashboard.js';
 import { schedulerRoutes } from './scheduler.js';
 import { classificationRoutes } from './classification.js';
+import { metricsRoutes } from './metrics.js';
 
 export const JSON_BODY_LIMIT = '1mb';
 
@@ -30,5 +31,6 @@ export function restRouter(deps: AppDeps): Router {
   r.use(syncRoutes(deps));
   r.use(schedulerRoutes(deps));
   r.use(classificationRoutes(deps));
+  r.use(metricsRoutes(deps));
   return r;
 }

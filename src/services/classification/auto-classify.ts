@@ -241,6 +241,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
       [batchId, totalAccounts, matches.size, rules.length, JSON.stringify(detailsOf(result))],
     );
     await client.query('COMMIT');
+    deps.metrics.classifyDuration.observe({ batch_type: batchType, outcome: 'completed' }, result.durationMs / 1000);
     deps.logger.info(
       { module: 'account_classification', event: 'batch_completed', batch_id: batchId, total_accounts: totalAccounts, matched_accounts: result.matchedAccounts, added: result.added, removed: result.removed, duration_ms: result.durationMs, rule_errors: errors.length },
       `自动分类完成: ${totalAccounts} 个账户, ${result.matchedAccounts} 个匹配, 新增 ${result.added}, 移除 ${result.removed}`,
@@ -251,6 +252,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     await deps.prisma.classificationBatch
       .update({ where: { batchId }, data: { status: 'failed', completedAt: new Date(), errorMessage: (err as Error).message.slice(0, 2000) } })
       .catch(() => {});
+    deps.metrics.classifyDuration.observe({ batch_type: batchType, outcome: 'failed' }, (Date.now() - started) / 1000);
     deps.logger.error({ module: 'account_classification', event: 'batch_failed', batch_id: batchId, err }, `自动分类失败: ${(err as Error).message}`);
     throw err;
   } finally {

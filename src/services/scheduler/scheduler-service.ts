@@ -1084,6 +1084,7 @@ export class Scheduler {
       result: outcome?.details,
       durationMs,
     }).catch((err: Error) => log.error({ ...ids, err }, `记录任务运行结果失败: ${err.message}`));
+    this.deps.metrics.jobDuration.observe({ task_type: task.name, outcome: status }, durationMs / 1000);
     const fields = { ...ids, duration_ms: durationMs, scheduled_for: s.scheduledFor, actor_id: s.actor?.id ?? null, result: outcome?.details };
     if (status === 'success') log.info(fields, `任务执行成功: ${jobId} - ${outcome?.message ?? ''}`);
     else log.error({ ...fields, ...(thrown ? { err: thrown } : {}), error }, `任务执行失败: ${jobId} - ${error ?? outcome?.message}`);

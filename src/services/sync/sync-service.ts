@@ -132,6 +132,7 @@ async function syncRecord(deps: AppDeps, sessionId: string, rec: SyncRecord): Pr
   const lock = await deps.pool.connect();
   const log = deps.logger.child({ module: 'account_sync', session_id: sessionId, instance_id: rec.instanceId });
   const started = new Date();
+  const dbType = (await deps.prisma.instance.findUnique({ where: { id: rec.instanceId }, select: { dbType: true } }).catch(() => null))?.dbType ?? 'unknown';
   try {
     const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [INSTANCE_LOCK_NS, rec.instanceId]);
     if (!got.rows[0]?.ok) throw new ConflictError('该实例正在被另一个同步任务处理，已跳过');
@@ -148,6 +149,7 @@ async function syncRecord(deps: AppDeps, sessionId: string, rec: SyncRecord): Pr
         syncDetails: { ...counts } as Prisma.InputJsonValue,
       });
       log.info({ ...counts, duration_ms: Date.now() - started.getTime() }, `实例账户同步完成: ${rec.instanceName}`);
+      deps.metrics.syncDuration.observe({ db_type: dbType, outcome: 'completed' }, (Date.now() - started.getTime()) / 1000);
     } finally {
       await lock.query('SELECT pg_advisory_unlock($1, $2)', [INSTANCE_LOCK_NS, rec.instanceId]).catch(() => {});
     }
@@ -155,6 +157,7 @@ async function syncRecord(deps: AppDeps, sessionId: string, rec: SyncRecord): Pr
     const message = syncErrorMessage(err);
     await updateRecord(deps, sessionId, rec.id, { status: 'failed', startedAt: started, completedAt: new Date(), errorMessage: message }).catch(() => {});
     log.warn({ error: message, duration_ms: Date.now() - started.getTime() }, `实例账户同步失败: ${rec.instanceName}`);
+    deps.metrics.syncDuration.observe({ db_type: dbType, outcome: 'failed' }, (Date.now() - started.getTime()) / 1000);
   } finally {
     lock.release();
   }
