@@ -146,19 +146,19 @@ export const postgresAdapter: DbAdapter = {
            FROM pg_roles r WHERE ${f.sql} ORDER BY r.rolname`,
         f.params,
       );
-      const [memberships, tablePrivileges, databasePrivileges, tablespaces, database] = await Promise.all([
-        c.query(`SELECT mr.rolname AS member, gr.rolname AS role FROM pg_auth_members m
-                   JOIN pg_roles mr ON mr.oid = m.member JOIN pg_roles gr ON gr.oid = m.roleid`),
-        c.query(`SELECT DISTINCT g.rolname AS grantee, acl.privilege_type
+      // One connection runs one query at a time anyway (pg queues them, and pg@9 refuses overlapping
+      // calls), so they are awaited in turn.
+      const memberships = await c.query(`SELECT mr.rolname AS member, gr.rolname AS role FROM pg_auth_members m
+                   JOIN pg_roles mr ON mr.oid = m.member JOIN pg_roles gr ON gr.oid = m.roleid`);
+      const tablePrivileges = await c.query(`SELECT DISTINCT g.rolname AS grantee, acl.privilege_type
                    FROM pg_class cl CROSS JOIN LATERAL aclexplode(cl.relacl) acl JOIN pg_roles g ON g.oid = acl.grantee
                   WHERE cl.relkind IN ('r','v','m','p','f')
-                    AND cl.relnamespace NOT IN (SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog','information_schema'))`),
-        c.query(`SELECT DISTINCT d.datname, g.rolname AS grantee, acl.privilege_type
-                   FROM pg_database d CROSS JOIN LATERAL aclexplode(d.datacl) acl JOIN pg_roles g ON g.oid = acl.grantee`),
-        c.query(`SELECT r.rolname, t.spcname FROM pg_roles r CROSS JOIN pg_tablespace t
-                  WHERE t.spcname <> 'pg_global' AND has_tablespace_privilege(r.oid, t.oid, 'CREATE')`),
-        c.query<{ db: string }>('SELECT current_database() AS db'),
-      ]);
+                    AND cl.relnamespace NOT IN (SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog','information_schema'))`);
+      const databasePrivileges = await c.query(`SELECT DISTINCT d.datname, g.rolname AS grantee, acl.privilege_type
+                   FROM pg_database d CROSS JOIN LATERAL aclexplode(d.datacl) acl JOIN pg_roles g ON g.oid = acl.grantee`);
+      const tablespaces = await c.query(`SELECT r.rolname, t.spcname FROM pg_roles r CROSS JOIN pg_tablespace t
+                  WHERE t.spcname <> 'pg_global' AND has_tablespace_privilege(r.oid, t.oid, 'CREATE')`);
+      const database = await c.query<{ db: string }>('SELECT current_database() AS db');
       // pg_authid is readable by superusers only; without it has_password stays null (unknown).
       let passwords: Map<string, boolean> | null = null;
       try {

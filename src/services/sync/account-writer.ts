@@ -49,8 +49,54 @@ interface LogRow {
   diff: AccountDiff;
 }
 
-/** Rows per INSERT; keeps statements well under PostgreSQL's bind-parameter limit. */
-const INSERT_CHUNK = 1000;
+/** Rows per INSERT statement (one JSON parameter each). */
+const INSERT_CHUNK = 2000;
+
+/** The unified columns as snake_case JSON for jsonb_to_recordset; absent privilege fields are null. */
+function accountRecord(username: string, a: UnifiedAccount) {
+  return {
+    username,
+    host: a.host ?? null,
+    is_superuser: a.isSuperuser,
+    is_active: a.isActive,
+    is_locked: a.isLocked,
+    global_privileges: a.globalPrivileges ?? null,
+    database_privileges: a.databasePrivileges ?? null,
+    predefined_roles: a.predefinedRoles ?? null,
+    role_attributes: a.roleAttributes ?? null,
+    database_privileges_pg: a.databasePrivilegesPg ?? null,
+    tablespace_privileges: a.tablespacePrivileges ?? null,
+    server_roles: a.serverRoles ?? null,
+    server_permissions: a.serverPermissions ?? null,
+    database_roles: a.databaseRoles ?? null,
+    database_permissions: a.databasePermissions ?? null,
+    oracle_roles: a.oracleRoles ?? null,
+    system_privileges: a.systemPrivileges ?? null,
+    tablespace_privileges_oracle: a.tablespacePrivilegesOracle ?? null,
+    type_specific: a.typeSpecific ?? {},
+  };
+}
+
+const JSON_COLUMNS = [
+  'global_privileges', 'database_privileges', 'predefined_roles', 'role_attributes', 'database_privileges_pg', 'tablespace_privileges', 'server_roles',
+  'server_permissions', 'database_roles', 'database_permissions', 'oracle_roles', 'system_privileges', 'tablespace_privileges_oracle', 'type_specific',
+];
+
+/** $1 JSON array of accountRecord(), $2 instance id, $3 db type, $4 session id, $5 now. */
+const INSERT_ACCOUNTS_SQL = `
+INSERT INTO current_account_sync_data (instance_id, db_type, session_id, last_change_type, last_change_time, last_sync_time, sync_time,
+                                       username, host, is_superuser, is_active, is_locked, ${JSON_COLUMNS.join(', ')})
+SELECT $2::int, $3::text, $4::text, 'add', $5::timestamptz, $5::timestamptz, $5::timestamptz,
+       r.username, r.host, r.is_superuser, r.is_active, r.is_locked, ${JSON_COLUMNS.map((c) => `NULLIF(r.${c}, 'null'::jsonb)`).join(', ')}
+  FROM jsonb_to_recordset($1::jsonb) AS r(username text, host text, is_superuser boolean, is_active boolean, is_locked boolean,
+                                          ${JSON_COLUMNS.map((c) => `${c} jsonb`).join(', ')})
+RETURNING id, username`;
+
+/** $1 JSON array of change records, $2 instance id, $3 db type, $4 session id, $5 change time. */
+const INSERT_CHANGES_SQL = `
+INSERT INTO account_change_log (instance_id, account_id, db_type, username, change_type, change_time, session_id, message, privilege_diff, other_diff)
+SELECT $2::int, r.account_id, $3::text, r.username, r.change_type, $5::timestamptz, $4::text, r.message, r.privilege_diff, r.other_diff
+  FROM jsonb_to_recordset($1::jsonb) AS r(account_id int, username text, change_type text, message text, privilege_diff jsonb, other_diff jsonb)`;
 
 export async function applySnapshot(
   prisma: PrismaClient,
@@ -114,42 +160,34 @@ export async function applySnapshot(
         }
       }
 
+      // New accounts and the change log go in as one JSON document per chunk (jsonb_to_recordset):
+      // through the ORM, building ~20 bound columns per row made a first sync of 10,000 accounts take
+      // ~10 s (bench/sync).
       for (let i = 0; i < inserts.length; i += INSERT_CHUNK) {
         const chunk = inserts.slice(i, i + INSERT_CHUNK);
-        const created = await tx.currentAccount.createManyAndReturn({
-          data: chunk.map(({ username, a }) => ({
-            instanceId: instance.id,
-            dbType: instance.dbType,
-            username,
-            sessionId,
-            ...columnsOf(a),
-            lastChangeType: 'add',
-            lastChangeTime: now,
-            lastSyncTime: now,
-            syncTime: now,
-          })),
-          select: { id: true, username: true },
-        });
+        const created = await tx.$queryRawUnsafe<Array<{ id: number; username: string }>>(
+          INSERT_ACCOUNTS_SQL,
+          JSON.stringify(chunk.map(({ username, a }) => accountRecord(username, a))),
+          instance.id,
+          instance.dbType,
+          sessionId,
+          now,
+        );
         const ids = new Map(created.map((c) => [c.username, c.id]));
         for (const { username, a } of chunk) logs.push({ accountId: ids.get(username) ?? null, username, changeType: 'add', diff: diffFromNothing(a) });
         counts.added += chunk.length;
       }
 
       for (let i = 0; i < logs.length; i += INSERT_CHUNK) {
-        await tx.accountChangeLog.createMany({
-          data: logs.slice(i, i + INSERT_CHUNK).map((l) => ({
-            instanceId: instance.id,
-            accountId: l.accountId,
-            dbType: instance.dbType,
-            username: l.username,
-            changeType: l.changeType,
-            changeTime: now,
-            sessionId,
-            message: l.changeType === 'add' ? '新增账户' : l.changeType === 'delete' ? '账户已删除' : l.changeType === 'restore' ? `账户已恢复; ${describeDiff(l.diff)}` : describeDiff(l.diff),
-            privilegeDiff: l.diff.privilege as Prisma.InputJsonValue,
-            otherDiff: l.diff.other as Prisma.InputJsonValue,
-          })),
-        });
+        const records = logs.slice(i, i + INSERT_CHUNK).map((l) => ({
+          account_id: l.accountId,
+          username: l.username,
+          change_type: l.changeType,
+          message: l.changeType === 'add' ? '新增账户' : l.changeType === 'delete' ? '账户已删除' : l.changeType === 'restore' ? `账户已恢复; ${describeDiff(l.diff)}` : describeDiff(l.diff),
+          privilege_diff: l.diff.privilege,
+          other_diff: l.diff.other,
+        }));
+        await tx.$executeRawUnsafe(INSERT_CHANGES_SQL, JSON.stringify(records), instance.id, instance.dbType, sessionId, now);
       }
     },
     { timeout: 120_000, maxWait: 30_000 },
