@@ -82,6 +82,15 @@ const JSON_COLUMNS = [
   'server_permissions', 'database_roles', 'database_permissions', 'oracle_roles', 'system_privileges', 'tablespace_privileges_oracle', 'type_specific',
 ];
 
+const camel = (c: string) => c.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase());
+
+/** The stored snapshot of one instance, only the columns change detection compares (raw: the ORM's
+ * row mapping was a third of an unchanged re-sync, bench/sync). */
+const SELECT_STORED_SQL = `
+SELECT id, username, is_deleted AS "isDeleted", is_superuser AS "isSuperuser", is_active AS "isActive", is_locked AS "isLocked", host,
+       ${JSON_COLUMNS.map((c) => `${c} AS "${camel(c)}"`).join(', ')}
+  FROM current_account_sync_data WHERE instance_id = $1 AND db_type = $2`;
+
 /** $1 JSON array of accountRecord(), $2 instance id, $3 db type, $4 session id, $5 now. */
 const INSERT_ACCOUNTS_SQL = `
 INSERT INTO current_account_sync_data (instance_id, db_type, session_id, last_change_type, last_change_time, last_sync_time, sync_time,
@@ -111,7 +120,7 @@ export async function applySnapshot(
 
   await prisma.$transaction(
     async (tx) => {
-      const stored = await tx.currentAccount.findMany({ where: { instanceId: instance.id, dbType: instance.dbType } });
+      const stored = await tx.$queryRawUnsafe<Array<StoredAccount & { id: number; username: string; isDeleted: boolean }>>(SELECT_STORED_SQL, instance.id, instance.dbType);
       const byName = new Map(stored.map((s) => [s.username, s]));
       const logs: LogRow[] = [];
       const inserts: Array<{ username: string; a: UnifiedAccount }> = [];
