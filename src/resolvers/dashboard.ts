@@ -6,7 +6,6 @@ import * as dash from '../services/dashboard/dashboard-service.js';
 
 export const overviewOp = operation({ name: 'dashboardOverview', requires: 'authenticated', input: z.object({}), run: (ctx) => dash.overview(ctx.deps) });
 const DAY_MS = 86_400_000;
-const startOfUtcDay = (d: Date) => new Date(Math.floor(d.getTime() / DAY_MS) * DAY_MS);
 
 /**
  * The chart range: `days` (the last N UTC days, today included; default 7) or start_date/end_date,
@@ -22,7 +21,7 @@ const chartInput = listQuerySchema({ sortFields: { id: 'id' }, defaultSort: 'id'
   .transform((q, ctx): dash.ChartRange => {
     const now = new Date();
     const end = q.endDate ?? now;
-    const start = q.startDate ?? (q.days || !q.endDate ? new Date(startOfUtcDay(end).getTime() - ((q.days ?? 7) - 1) * DAY_MS) : new Date(end.getTime() - 7 * DAY_MS));
+    const start = q.startDate ?? (q.days || !q.endDate ? new Date(dash.startOfUtcDay(end).getTime() - ((q.days ?? 7) - 1) * DAY_MS) : new Date(end.getTime() - 7 * DAY_MS));
     const granularity = q.granularity ?? (q.days || end.getTime() - start.getTime() > 2 * DAY_MS ? 'day' : 'hour');
     const range = { start, end, granularity };
     if (dash.bucketsOf(range).length > dash.MAX_BUCKETS) {

@@ -267,10 +267,7 @@ builder.mutationFields((t) => ({
     description: 'Assigns a classification to an account by hand (kept by auto-classify)',
     authScopes: scopesFor(ops.assignOp.requires),
     args: { accountId: t.arg.id({ required: true }), classificationId: t.arg.id({ required: true }), notes: t.arg.string() },
-    resolve: async (_r, a, ctx) => {
-      const out = await execute(ops.assignOp, ctx, clean(a));
-      return (await execute(ops.assignmentsOp, ctx, { accountId: out.assignment.accountId, classificationId: out.assignment.classificationId })).items[0]!;
-    },
+    resolve: async (_r, a, ctx) => (await execute(ops.assignOp, ctx, clean(a))).assignment,
   }),
   removeClassificationAssignment: t.field({
     type: 'Boolean',

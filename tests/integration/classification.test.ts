@@ -333,6 +333,10 @@ describe('classification management', () => {
     expect(batch.body.errors).toBeUndefined();
     expect(batch.body.data.autoClassify.status).toBe('completed');
     expect((await classesOf(pgInstance, `${P}writer`))[`${P}writer`]).toEqual([`${P}gql`]);
+    const acc = await accountId(myInstance, `${P}app@10.%`);
+    const assigned = await gql(t.url, `mutation($a: ID!, $c: ID!) { assignClassification(accountId: $a, classificationId: $c) { assignmentType classificationName } }`, { a: acc, c: id }, admin);
+    expect(assigned.body.errors).toBeUndefined();
+    expect(assigned.body.data.assignClassification).toEqual({ assignmentType: 'manual', classificationName: `${P}gql` });
   });
 
   it('checks permissions: viewers see nothing, users read but cannot change, anonymous gets 401', async () => {

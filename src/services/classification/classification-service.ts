@@ -181,6 +181,13 @@ export async function previewRule(deps: AppDeps, dbType: DbType, expression: unk
 
 // ---- assignments -------------------------------------------------------------------------------
 
+const assignmentInclude = {
+  classification: { select: { id: true, name: true, color: true, riskLevel: true } },
+  account: { select: { id: true, username: true, instanceId: true, dbType: true } },
+} satisfies Prisma.AccountClassificationAssignmentInclude;
+export type AssignmentRow = Prisma.AccountClassificationAssignmentGetPayload<{ include: typeof assignmentInclude }>;
+
+
 export async function assignClassification(deps: AppDeps, accountId: number, classificationId: number, actor: AuthUser | null, notes?: string) {
   const [account, classification] = await Promise.all([
     deps.prisma.currentAccount.findFirst({ where: { id: accountId, isDeleted: false }, select: { id: true, username: true } }),
@@ -192,8 +199,8 @@ export async function assignClassification(deps: AppDeps, accountId: number, cla
   if (existing?.isActive) throw new ConflictError('账户已分配该分类', { assignment_id: existing.id });
   const data = { assignmentType: 'manual', assignedBy: actor?.id ?? null, batchId: null, isActive: true, notes: notes ?? null };
   const assignment = existing
-    ? await deps.prisma.accountClassificationAssignment.update({ where: { id: existing.id }, data })
-    : await deps.prisma.accountClassificationAssignment.create({ data: { accountId, classificationId, ...data } });
+    ? await deps.prisma.accountClassificationAssignment.update({ where: { id: existing.id }, data, include: assignmentInclude })
+    : await deps.prisma.accountClassificationAssignment.create({ data: { accountId, classificationId, ...data }, include: assignmentInclude });
   deps.logger.info(
     { module: MODULE, event: 'classification_assigned', assignment_id: assignment.id, account_id: accountId, classification_id: classificationId, reactivated: Boolean(existing), actor_id: actor?.id ?? null },
     `手动分配分类: ${account.username} → ${classification.name}`,
@@ -207,12 +214,6 @@ export async function removeAssignment(deps: AppDeps, id: number, actor: AuthUse
   await deps.prisma.accountClassificationAssignment.update({ where: { id }, data: { isActive: false } });
   deps.logger.info({ module: MODULE, event: 'classification_unassigned', assignment_id: id, account_id: a.accountId, classification_id: a.classificationId, actor_id: actor?.id ?? null }, '移除账户分类');
 }
-
-const assignmentInclude = {
-  classification: { select: { id: true, name: true, color: true, riskLevel: true } },
-  account: { select: { id: true, username: true, instanceId: true, dbType: true } },
-} satisfies Prisma.AccountClassificationAssignmentInclude;
-export type AssignmentRow = Prisma.AccountClassificationAssignmentGetPayload<{ include: typeof assignmentInclude }>;
 
 export async function listAssignments(
   deps: AppDeps,

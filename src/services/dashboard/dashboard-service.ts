@@ -14,7 +14,7 @@ import { checkDatabase, checkRedis } from '../health/health-service.js';
 import { pageOf, windowOf } from '../../lib/pagination.js';
 
 
-const startOfUtcDay = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+export const startOfUtcDay = (d = new Date()) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
 
 export function overview(deps: AppDeps) {
   return deps.figures.get('dashboard:overview', async () => {

@@ -166,10 +166,9 @@ export async function logStatistics(deps: AppDeps, q: { startDate?: Date; endDat
   const totalLogs = Object.values(byLevel).reduce((a, b) => a + b, 0);
   const errorCount = byLevel.ERROR! + byLevel.CRITICAL!;
   const step = bucket === 'hour' ? 3_600_000 : 86_400_000;
-  const have = series;
   const buckets: LogStatistics['buckets'] = [];
   for (let t = Math.floor(start.getTime() / step) * step; t <= end.getTime(); t += step) {
-    const levelsAt: Record<string, number> = Object.fromEntries(LOG_LEVELS.map((l) => [l, have.get(t)?.levels[l] ?? 0]));
+    const levelsAt: Record<string, number> = Object.fromEntries(LOG_LEVELS.map((l) => [l, series.get(t)?.levels[l] ?? 0]));
     buckets.push({
       start: new Date(t).toISOString(),
       total: Object.values(levelsAt).reduce((a, b) => a + b, 0),
