@@ -61,7 +61,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const db = await openDatabase(config, bootLog);
   const redis = config.redisUrl ? connectRedis(config.redisUrl, config.redisKeyPrefix) : undefined;
   const pubsub = createAppPubSub(redis ? { publisher: redis.publisher, subscriber: redis.subscriber, prefix: config.redisKeyPrefix } : undefined);
-  sink.attach(db.prisma, (rows) => {
+  sink.attach(db.pool, (rows) => {
     for (const r of rows) {
       const event: LogEvent = {
         id: r.id,

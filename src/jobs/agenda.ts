@@ -121,7 +121,14 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
   // The lock is also where the fire time a job was due at is still known (run() recomputes nextRunAt
   // before the handler sees the job), so it is reported here.
   let agendaRef: Agenda | undefined;
-  type Processor = { jobProcessing(): unknown };
+  type Processor = {
+    jobProcessing(): unknown;
+    jobQueueFilling(name: string): Promise<void>;
+    isJobQueueFilling: Map<string, boolean>;
+    lockedJobs: unknown[];
+    jobQueue: { length: number };
+    isRunning: boolean;
+  };
   const processor = () => (agendaRef as unknown as { jobProcessor?: Processor } | undefined)?.jobProcessor;
   let kickPending = false;
   const kick = () => {
@@ -135,8 +142,17 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
   };
   const repo = backend.repository;
   const getNextJobToRun = repo.getNextJobToRun.bind(repo);
+  // Agenda locks one job per round trip and asks again until none is left, so a burst of 1,000 due
+  // jobs meant 1,000 sequential lock queries before the last could start. On PostgreSQL one query locks
+  // up to LOCK_BATCH due jobs and the next calls are answered from them (Agenda keeps asking in the
+  // same pass, so the batch drains at once). Small batches keep a burst shared between replicas.
+  // A replica holds at most HELD_PER_SLOT × concurrency locked jobs and takes more as it finishes
+  // some (below), so a burst is shared by every replica instead of going to the first one to scan.
+  const maxHeld = HELD_PER_SLOT * opts.concurrency;
+  const held = () => processor()?.lockedJobs?.length ?? 0;
+  const lockBatch = kind === 'postgres' ? batchLocker(opts.pool, 'agenda_jobs', repo as unknown as RowMapper, () => maxHeld - held()) : undefined;
   repo.getNextJobToRun = async (...args: Parameters<typeof getNextJobToRun>) => {
-    const job = await getNextJobToRun(...args);
+    const job = lockBatch ? await lockBatch.next(...args) : await getNextJobToRun(...args);
     if (job?._id) {
       opts.onLocked?.(String(job._id), job.nextRunAt);
       if (job.nextRunAt && job.nextRunAt.getTime() <= Date.now()) kick();
@@ -166,13 +182,28 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
     maxConcurrency: opts.concurrency,
     defaultConcurrency: opts.concurrency,
     defaultLockLifetime: opts.lockLifetimeMs,
-    // 0 = no limit: the first replica to scan takes most of a burst. Splitting it evenly (a lock limit
-    // plus a refill on every completion) was measured on bench/scheduler and was not faster: a burst is
-    // CPU-bound, not bound by one process's concurrency.
+    // No lock limit of Agenda's: on PostgreSQL the batch locker bounds what a replica holds (so that a
+    // batch is never cut by Agenda's limit and half released).
     defaultLockLimit: 0,
     lockLimit: 0,
   });
   agendaRef = agenda;
+  if (lockBatch) {
+    // Refill: when this replica's queue of locked jobs runs low, lock more now instead of at the next
+    // scan (up to processEvery later), as long as jobs are still due.
+    let refillPending = false;
+    agenda.on('complete', (job: { attrs: { name: string } }) => {
+      if (refillPending) return;
+      refillPending = true;
+      setImmediate(() => {
+        refillPending = false;
+        const p = processor();
+        const name = job.attrs.name;
+        if (!p?.isRunning || p.isJobQueueFilling.has(name) || !lockBatch.hadMore(name)) return;
+        if (p.jobQueue.length < LOCK_BATCH && held() < maxHeld) void p.jobQueueFilling(name);
+      });
+    });
+  }
 
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
@@ -195,10 +226,72 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
     close: async () => {
       if (closed) return;
       closed = true;
+      await lockBatch?.release().catch(() => {});
       await closeConnection().catch(() => {});
     },
     dropNotifications: async () => {
       await backend.notificationChannel?.disconnect().catch(() => {});
+    },
+  };
+}
+
+/** Number of due jobs one lock query takes (PostgreSQL job store). */
+export const LOCK_BATCH = 25;
+/** Locked jobs a replica may hold per concurrency slot (running or waiting for a slot). */
+const HELD_PER_SLOT = 4;
+
+interface RowMapper {
+  rowToJob(row: Record<string, unknown>): JobParameters;
+}
+
+type LockArgs = [jobName: string, nextScanAt: Date, lockDeadline: Date, now?: Date, options?: { lastModifiedBy?: string }];
+
+/**
+ * Agenda's own lock condition (due before the next scan and unlocked, or locked before the lock
+ * deadline), for up to LOCK_BATCH jobs at once, SKIP LOCKED so replicas never take the same job.
+ * Jobs are handed out in Agenda's order: next run first, then higher priority.
+ */
+function batchLocker(pool: pg.Pool, table: string, mapper: RowMapper, capacity: () => number) {
+  const sql = `
+UPDATE "${table}" SET locked_at = $1, last_modified_by = $5
+ WHERE id IN (
+   SELECT id FROM "${table}"
+    WHERE name = $2 AND disabled = FALSE
+      AND ((locked_at IS NULL AND next_run_at <= $3) OR locked_at <= $4)
+    ORDER BY next_run_at ASC NULLS LAST, priority DESC
+    LIMIT $6
+    FOR UPDATE SKIP LOCKED)
+RETURNING *`;
+  const buffered = new Map<string, JobParameters[]>();
+  /** Job names whose last lock query was cut short by the batch size or the capacity. */
+  const more = new Set<string>();
+  const byAgendaOrder = (a: JobParameters, b: JobParameters) =>
+    (a.nextRunAt?.getTime() ?? Infinity) - (b.nextRunAt?.getTime() ?? Infinity) || (b.priority ?? 0) - (a.priority ?? 0);
+  return {
+    async next(...[jobName, nextScanAt, lockDeadline, now, options]: LockArgs): Promise<JobParameters | undefined> {
+      const queue = buffered.get(jobName);
+      if (queue?.length) return queue.shift();
+      const limit = Math.min(LOCK_BATCH, capacity());
+      if (limit <= 0) {
+        more.add(jobName);
+        return undefined;
+      }
+      const { rows } = await pool.query(sql, [now ?? new Date(), jobName, nextScanAt, lockDeadline, options?.lastModifiedBy ?? null, limit]);
+      if (rows.length < limit) more.delete(jobName);
+      else more.add(jobName);
+      if (!rows.length) return undefined;
+      const jobs = rows.map((r) => mapper.rowToJob(r)).sort(byAgendaOrder);
+      const first = jobs.shift();
+      if (jobs.length) buffered.set(jobName, jobs);
+      return first;
+    },
+    /** Whether due jobs of this name may be left that this replica did not lock (capacity, batch size). */
+    hadMore: (jobName: string) => more.has(jobName),
+    /** Unlocks jobs locked but never handed to Agenda (only possible when it stops mid-pass). */
+    async release(): Promise<void> {
+      const ids = [...buffered.values()].flat().map((j) => String(j._id));
+      buffered.clear();
+      if (ids.length) await pool.query(`UPDATE "${table}" SET locked_at = NULL WHERE id = ANY($1::uuid[])`, [ids]);
     },
   };
 }
