@@ -28,6 +28,7 @@ import { fastPathApplies, serveFast } from './graphql/fast-path.js';
 import { restRouter } from './rest/router.js';
 import { errorHandler, notFoundHandler } from './rest/handler.js';
 import { Scheduler } from './services/scheduler/scheduler-service.js';
+import { SyncWorker } from './services/sync/sync-worker.js';
 import { requestScopeMiddleware, runRequestInScope } from './logging/request-context.js';
 
 export interface App {
@@ -154,9 +155,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // The scheduler starts once the server is built (its job API is served by it) and stops first.
   const scheduler = new Scheduler(deps, { databaseUrl: db.url, embedded: db.embedded });
   deps.scheduler = scheduler;
+  const syncWorker = new SyncWorker(deps);
+  deps.syncWorker = syncWorker;
+  syncWorker.start();
   try {
     await scheduler.start();
   } catch (err) {
+    await syncWorker.stop();
     await ws.close().catch(() => {});
     await sink.detach().catch(() => {});
     if (redis) {
@@ -184,7 +189,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      // Jobs first: no new ones, running ones finish (up to SCHEDULER_STOP_TIMEOUT_MS), locks released.
+      // Sync work first (nothing new taken; what is queued stays for the other replicas), then jobs:
+      // no new ones, running ones finish (each up to SCHEDULER_STOP_TIMEOUT_MS), locks released.
+      await Promise.race([syncWorker.stop(), new Promise((r) => setTimeout(r, config.scheduler.stopTimeoutMs).unref())]);
       await scheduler.stop().catch((err: Error) => logger.error({ module: 'scheduler', err }, `调度器停止失败: ${err.message}`));
       deps.logStream.close();
       await ws.close().catch(() => {});

@@ -40,6 +40,8 @@ const EnvSchema = z.object({
   API_RATE_LIMIT_PER_USER: int(1, 10_000_000).default(3000),
   API_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
   SYNC_CONCURRENCY: int(1, 64).default(4),
+  SYNC_POLL_MS: int(100, 60_000).default(2000),
+  SYNC_STALE_SECONDS: int(5, 86_400).default(60),
   AUTO_CLASSIFY_AFTER_SYNC: bool.default('true'),
   LOG_STREAM_BUFFER: int(1, 100_000).default(1000),
   FIGURE_CACHE_TTL_SECONDS: int(0, 3600).default(5),
@@ -80,6 +82,10 @@ export type Config = Readonly<{
   apiLimitPerUser: number;
   apiLimitWindow: number;
   syncConcurrency: number;
+  /** How often a replica looks for queued sync work it was not told about, and heartbeats its own. */
+  syncPollMs: number;
+  /** A running sync record without a heartbeat for this long belongs to a dead replica: failed. */
+  syncStaleSeconds: number;
   /** Classify the synced instances' accounts when a sync session ends. */
   autoClassifyAfterSync: boolean;
   /** How long dashboard figures are cached (0 = not cached). */
@@ -140,6 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiLimitPerUser: e.API_RATE_LIMIT_PER_USER,
     apiLimitWindow: e.API_RATE_LIMIT_WINDOW_SECONDS,
     syncConcurrency: e.SYNC_CONCURRENCY,
+    syncPollMs: e.SYNC_POLL_MS,
+    syncStaleSeconds: e.SYNC_STALE_SECONDS,
     autoClassifyAfterSync: e.AUTO_CLASSIFY_AFTER_SYNC,
     logStreamBuffer: e.LOG_STREAM_BUFFER,
     figureCacheTtlSeconds: e.FIGURE_CACHE_TTL_SECONDS,

@@ -53,7 +53,7 @@ export const syncAccountsTask = defineTaskType<SyncAccountsParams>({
       throw err;
     }
     await ctx.link({ sessionId: session.sessionId });
-    await waitForSession(session.sessionId);
+    await waitForSession(ctx.deps, session.sessionId, ctx.signal);
     const done = await getSession(ctx.deps, session.sessionId);
     const accounts = done.records.reduce((n, r) => n + (r.accountsSynced ?? 0), 0);
     const details = {

@@ -19,6 +19,7 @@ export function recordJson(r: SyncRecord) {
     accounts_deleted: r.accountsDeleted,
     error_message: r.errorMessage,
     sync_details: r.syncDetails,
+    node: r.node,
     duration_seconds: r.startedAt && r.completedAt ? (r.completedAt.getTime() - r.startedAt.getTime()) / 1000 : null,
     created_at: iso(r.createdAt),
   };
@@ -33,6 +34,7 @@ export function sessionJson(s: SessionWithRecords, withRecords = true) {
     status: s.status,
     started_at: iso(s.startedAt),
     completed_at: iso(s.completedAt),
+    settled_at: iso(s.settledAt),
     total_instances: s.totalInstances,
     successful_instances: s.successfulInstances,
     failed_instances: s.failedInstances,

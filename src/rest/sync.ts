@@ -22,7 +22,7 @@ const WAIT_LIMIT_MS = 120_000;
 function presentStarted(deps: AppDeps) {
   return async (res: Response, session: SessionWithRecords, _ctx: Ctx, req: Request) => {
     if (req.query.wait === 'true' || req.query.wait === '1') {
-      await Promise.race([waitForSession(session.sessionId), new Promise((r) => setTimeout(r, WAIT_LIMIT_MS).unref())]);
+      await Promise.race([waitForSession(deps, session.sessionId), new Promise((r) => setTimeout(r, WAIT_LIMIT_MS).unref())]);
       const done = await getSession(deps, session.sessionId);
       sendSuccess(res, sessionJson(done), done.status === 'completed' ? '账户同步成功' : '账户同步结束');
       return;

@@ -25,6 +25,7 @@ export const SyncInstanceRecordRef = builder.objectRef<SyncRecord>('SyncInstance
     modified: t.exposeInt('accountsUpdated'),
     removed: t.exposeInt('accountsDeleted'),
     errorMessage: t.exposeString('errorMessage', { nullable: true }),
+    node: t.exposeString('node', { nullable: true, description: 'the gateway process (host:pid:tag) that ran this instance' }),
     durationSeconds: t.float({
       nullable: true,
       resolve: (r) => (r.startedAt && r.completedAt ? (r.completedAt.getTime() - r.startedAt.getTime()) / 1000 : null),
@@ -42,6 +43,11 @@ export const SyncSessionRef = builder.objectRef<SessionWithRecords>('SyncSession
     status: t.exposeString('status', { description: 'running, completed, failed or cancelled' }),
     startedAt: t.expose('startedAt', { type: 'DateTime' }),
     completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
+    settledAt: t.expose('settledAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'when every record had ended (a cancelled session settles once its running instances finish)',
+    }),
     totalInstances: t.exposeInt('totalInstances'),
     successfulInstances: t.exposeInt('successfulInstances'),
     failedInstances: t.exposeInt('failedInstances'),

@@ -3,7 +3,7 @@
  * default classifications, rule operators and nesting, validation, previews, idempotent batches,
  * manual assignments, batch endpoints and permissions.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createScratchDatabase } from '../../src/db/scratch-database.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { call, gql, login, registerSecret, userWithRole } from '../helpers/http.js';
@@ -274,8 +274,12 @@ describe('auto-classify batches', () => {
   it('run after each sync session for the instances it synced (AUTO_CLASSIFY_AFTER_SYNC)', async () => {
     const sync = await call(t.url, 'POST', `/instances/${pgInstance}/sync?wait=true`, { token: admin });
     expect(sync.body.data.status).toBe('completed');
-    const latest = await call(t.url, 'GET', '/api/batches?batch_type=after_sync&per_page=1', { token: admin });
-    expect(latest.body.data[0]).toMatchObject({ batch_type: 'after_sync', status: 'completed', scope: { instance_ids: [pgInstance] } });
+    // The replica that settles the session starts the batch right after it.
+    const latest = await vi.waitFor(async () => {
+      const r = await call(t.url, 'GET', '/api/batches?batch_type=after_sync&per_page=1', { token: admin });
+      expect(r.body.data[0]).toMatchObject({ batch_type: 'after_sync', status: 'completed', scope: { instance_ids: [pgInstance] } });
+      return r;
+    }, { timeout: 10_000, interval: 100 });
     expect(new Date(latest.body.data[0].started_at).getTime()).toBeGreaterThanOrEqual(new Date(sync.body.data.started_at).getTime());
   });
 

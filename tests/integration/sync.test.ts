@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import pg from 'pg';
 import { createScratchDatabase } from '../../src/db/scratch-database.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { call, gql, login, registerSecret, userWithRole } from '../helpers/http.js';
@@ -197,9 +198,15 @@ describe('sync sessions', () => {
       expect(cancel.body.data.status).toBe('cancelled');
       const again = await call(t.url, 'POST', `/api/sessions/${id}/cancel`, { token: admin });
       expect(again.status).toBe(409);
-      const { waitForSession } = await import('../../src/services/sync/sync-service.js');
-      await waitForSession(id);
-      const done = await call(t.url, 'GET', `/api/sessions/${id}`, { token: admin });
+      // Settled: the two records that had started end (they fail on the hanging server).
+      const done = await vi.waitFor(
+        async () => {
+          const r = await call(t.url, 'GET', `/api/sessions/${id}`, { token: admin });
+          expect(r.body.data.instance_records.every((x: any) => !['pending', 'running'].includes(x.status))).toBe(true);
+          return r;
+        },
+        { timeout: 20_000, interval: 200 },
+      );
       expect(done.body.data.status).toBe('cancelled');
       const statuses = done.body.data.instance_records.map((r: any) => r.status);
       expect(statuses.filter((s: string) => s === 'cancelled').length).toBe(2); // SYNC_CONCURRENCY=2: two had started
@@ -245,6 +252,66 @@ describe('sync sessions', () => {
     } finally {
       await hang.close();
       await second?.close();
+    }
+  });
+
+  it('queues per-instance work that every replica takes, and finishes a session whose starting replica stopped', async () => {
+    const hang = await silentListener();
+    const second = await startTestApp({ DATABASE_URL: t.databaseUrl, REDIS_KEY_PREFIX: t.redisPrefix, JWT_SECRET: 'test-secret-that-is-long-enough-0123456789', SYNC_CONCURRENCY: '1' });
+    let secondOpen = true;
+    try {
+      const slow = [];
+      for (const n of [1, 2, 3]) slow.push(await registerInstance(t, { name: `${P}queued-${n}`, dbType: 'postgresql', port: hang.port, username: 'x', password: 'y', connectTimeoutMs: 1500 }));
+      const started = await call(second.url, 'POST', '/api/sync-all', { token: admin, json: { instance_ids: [...slow, pgInstance] } });
+      expect(started.status).toBe(202);
+      const id = started.body.data.session_id;
+      // The starting replica stops while its own record runs: what it has not taken stays queued.
+      await vi.waitFor(async () => {
+        const r = await call(t.url, 'GET', `/api/sessions/${id}`, { token: admin });
+        expect(r.body.data.instance_records.some((x: any) => x.status === 'running')).toBe(true);
+      }, { timeout: 10_000, interval: 50 });
+      await second.close();
+      secondOpen = false;
+      const done = await vi.waitFor(async () => {
+        const r = await call(t.url, 'GET', `/api/sessions/${id}`, { token: admin });
+        expect(r.body.data.settled_at).not.toBeNull();
+        return r.body.data;
+      }, { timeout: 30_000, interval: 200 });
+      const records = done.instance_records as any[];
+      expect(records.map((r) => r.status).sort()).toEqual(['completed', 'failed', 'failed', 'failed']);
+      expect(records.find((r) => r.instance_id === pgInstance).status).toBe('completed');
+      expect(done.status).toBe('failed'); // some instances failed; none was lost or left running
+      // Both replicas took part: the records name two different gateway processes.
+      expect(new Set(records.map((r) => r.node)).size).toBe(2);
+    } finally {
+      await hang.close();
+      if (secondOpen) await second.close();
+    }
+  });
+
+  it('fails the records of a replica that stopped responding, and settles their session', async () => {
+    const db = new pg.Client({ connectionString: t.databaseUrl });
+    await db.connect();
+    const id = '00000000-0000-4000-8000-00000000dead';
+    try {
+      // What a replica that died mid-sync leaves behind: a running record whose heartbeat stopped.
+      await db.query(`INSERT INTO sync_sessions (session_id, sync_type, status, total_instances) VALUES ($1, 'manual_single', 'running', 1)`, [id]);
+      await db.query(
+        `INSERT INTO sync_instance_records (session_id, instance_id, instance_name, status, started_at, node, heartbeat_at)
+         VALUES ($1, $2, 'dead', 'running', now() - interval '2 hours', 'dead-host:1:abcdef', now() - interval '2 hours')`,
+        [id, pgInstance],
+      );
+      const done = await vi.waitFor(async () => {
+        const r = await call(t.url, 'GET', `/api/sessions/${id}`, { token: admin });
+        expect(r.body.data.settled_at).not.toBeNull();
+        return r.body.data;
+      }, { timeout: 15_000, interval: 200 });
+      expect(done.status).toBe('failed');
+      expect(done.failed_instances).toBe(1);
+      expect(done.instance_records[0].status).toBe('failed');
+      expect(done.instance_records[0].error_message).toMatch(/停止响应.*dead-host:1:abcdef/);
+    } finally {
+      await db.end();
     }
   });
 

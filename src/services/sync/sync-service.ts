@@ -1,9 +1,10 @@
 /**
  * Sync sessions (SPEC §2.11, §2.12, §3.9 with its [FIX]es): a session covers one instance, a set, or
- * all active instances (optionally of one db type). Instances run concurrently up to
- * SYNC_CONCURRENCY; one failing instance never fails the others; cancel stops instances that have not
- * started and never overwrites the `cancelled` status. Each instance is guarded by a PostgreSQL
- * advisory lock so two replicas never sync the same instance at once.
+ * all active instances (optionally of one db type). Its per-instance records are queued work that
+ * every replica's SyncWorker takes (sync-worker.ts), up to SYNC_CONCURRENCY per replica; one failing
+ * instance never fails the others; cancel stops instances that have not started and never overwrites
+ * the `cancelled` status. Each instance is guarded by a PostgreSQL advisory lock so two replicas never
+ * sync the same instance at once. Whichever replica ends a session's last record settles it.
  */
 import { randomUUID } from 'node:crypto';
 import type { AppDeps } from '../../deps.js';
@@ -28,9 +29,6 @@ export interface SyncScope {
   instanceIds?: number[];
   dbType?: DbType;
 }
-
-/** Sessions running in this process, so stop() can wait for them and cancel can act at once. */
-const running = new Map<string, { cancelled: boolean; done: Promise<void> }>();
 
 export function progressPercentage(s: { totalInstances: number; successfulInstances: number; failedInstances: number }): number {
   return s.totalInstances === 0 ? 0 : Math.round(((s.successfulInstances + s.failedInstances) / s.totalInstances) * 10_000) / 100;
@@ -72,42 +70,28 @@ export async function startSync(
     { module: 'account_sync', session_id: sessionId, sync_type: opts.syncType, total_instances: instances.length, created_by: opts.createdBy ?? null },
     `同步会话开始: ${instances.length} 个实例`,
   );
-  const state = { cancelled: false, done: Promise.resolve() };
-  state.done = runSession(deps, session, state).finally(() => running.delete(sessionId));
-  running.set(sessionId, state);
   publish(deps, session);
+  // Work for every replica's worker: this one's at once, the others' through pub/sub.
+  deps.syncWorker?.poke();
+  deps.pubsub.publish('sync.work', { sessionId });
   return session;
 }
 
-/** Waits for a session started in this process (tests, run-now jobs). */
-export async function waitForSession(sessionId: string): Promise<void> {
-  await running.get(sessionId)?.done;
-}
-
-/** Waits for every session of this process (graceful shutdown). */
-export async function drainSessions(): Promise<void> {
-  await Promise.allSettled([...running.values()].map((r) => r.done));
-}
-
-async function runSession(deps: AppDeps, session: SessionWithRecords, state: { cancelled: boolean }): Promise<void> {
-  const started = Date.now();
-  const queue = [...session.records];
-  const worker = async () => {
-    for (let rec = queue.shift(); rec; rec = queue.shift()) {
-      if (state.cancelled || (await isCancelled(deps, session.sessionId))) {
-        state.cancelled = true;
-        return;
-      }
-      await syncRecord(deps, session.sessionId, rec);
-    }
-  };
+/**
+ * Resolves when the session has settled (every record ended), whichever replica ran it. Woken by the
+ * session's progress events, and checks the database at least every second in case one was missed.
+ */
+export async function waitForSession(deps: AppDeps, sessionId: string, signal?: AbortSignal): Promise<void> {
+  const events = deps.pubsub.subscribe('sync.progress', sessionId)[Symbol.asyncIterator]();
   try {
-    await Promise.all(Array.from({ length: Math.min(deps.config.syncConcurrency, queue.length) }, worker));
-  } catch (err) {
-    deps.logger.error({ module: 'account_sync', session_id: session.sessionId, err }, '同步会话异常终止');
+    for (;;) {
+      const s = await deps.prisma.syncSession.findUnique({ where: { sessionId }, select: { settledAt: true } });
+      if (!s || s.settledAt || signal?.aborted) return;
+      await Promise.race([events.next(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    }
+  } finally {
+    void events.return?.();
   }
-  await finalize(deps, session.sessionId, state.cancelled, Date.now() - started);
-  if (deps.config.autoClassifyAfterSync && !state.cancelled) await classifyAfterSync(deps, session.sessionId);
 }
 
 /** Brings the classifications of the instances a session synced up to date (AUTO_CLASSIFY_AFTER_SYNC). */
@@ -123,21 +107,26 @@ async function classifyAfterSync(deps: AppDeps, sessionId: string): Promise<void
   }
 }
 
-async function isCancelled(deps: AppDeps, sessionId: string): Promise<boolean> {
-  const s = await deps.prisma.syncSession.findUnique({ where: { sessionId }, select: { status: true } });
-  return s?.status === 'cancelled';
+/** A record taken off the queue by a worker (already marked running, with this replica as its node). */
+export interface ClaimedRecord {
+  id: number;
+  sessionId: string;
+  instanceId: number;
+  instanceName: string | null;
 }
 
-async function syncRecord(deps: AppDeps, sessionId: string, rec: SyncRecord): Promise<void> {
-  const lock = await deps.pool.connect();
+/** Syncs one record's instance under its advisory lock, records the outcome, settles the session if it was the last. */
+export async function runRecord(deps: AppDeps, rec: ClaimedRecord): Promise<void> {
+  const { sessionId } = rec;
   const log = deps.logger.child({ module: 'account_sync', session_id: sessionId, instance_id: rec.instanceId });
   const started = new Date();
+  await afterRecordChange(deps, sessionId, rec.id).catch(() => {});
+  const lock = await deps.pool.connect();
   const dbType = (await deps.prisma.instance.findUnique({ where: { id: rec.instanceId }, select: { dbType: true } }).catch(() => null))?.dbType ?? 'unknown';
   try {
     const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [INSTANCE_LOCK_NS, rec.instanceId]);
     if (!got.rows[0]?.ok) throw new ConflictError('该实例正在被另一个同步任务处理，已跳过');
     try {
-      await updateRecord(deps, sessionId, rec.id, { status: 'running', startedAt: started });
       const counts = await syncOneInstance(deps, rec.instanceId, sessionId);
       await updateRecord(deps, sessionId, rec.id, {
         status: 'completed',
@@ -155,12 +144,13 @@ async function syncRecord(deps: AppDeps, sessionId: string, rec: SyncRecord): Pr
     }
   } catch (err) {
     const message = syncErrorMessage(err);
-    await updateRecord(deps, sessionId, rec.id, { status: 'failed', startedAt: started, completedAt: new Date(), errorMessage: message }).catch(() => {});
+    await updateRecord(deps, sessionId, rec.id, { status: 'failed', completedAt: new Date(), errorMessage: message }).catch(() => {});
     log.warn({ error: message, duration_ms: Date.now() - started.getTime() }, `实例账户同步失败: ${rec.instanceName}`);
     deps.metrics.syncDuration.observe({ db_type: dbType, outcome: 'failed' }, (Date.now() - started.getTime()) / 1000);
   } finally {
     lock.release();
   }
+  await settleSession(deps, sessionId);
 }
 
 /** Reads one instance's accounts through its adapter and writes them; updates the instance row. */
@@ -207,6 +197,11 @@ function syncErrorMessage(err: unknown): string {
 
 async function updateRecord(deps: AppDeps, sessionId: string, recordId: number, data: Prisma.SyncInstanceRecordUpdateInput): Promise<void> {
   await deps.prisma.syncInstanceRecord.update({ where: { id: recordId }, data });
+  await afterRecordChange(deps, sessionId, recordId);
+}
+
+/** Recounts the session's outcomes and publishes its progress with the changed record. */
+async function afterRecordChange(deps: AppDeps, sessionId: string, recordId: number): Promise<void> {
   const counts = await deps.prisma.syncInstanceRecord.groupBy({ by: ['status'], where: { sessionId }, _count: { _all: true } });
   const n = (s: string) => counts.find((c) => c.status === s)?._count._all ?? 0;
   // Never overwrite a `cancelled` session: only counters move while it winds down.
@@ -218,46 +213,64 @@ async function updateRecord(deps: AppDeps, sessionId: string, recordId: number, 
   publish(deps, session, session.records.find((r) => r.id === recordId));
 }
 
-async function finalize(deps: AppDeps, sessionId: string, cancelled: boolean, durationMs: number): Promise<void> {
-  const now = new Date();
-  if (cancelled) {
-    await deps.prisma.syncInstanceRecord.updateMany({
-      where: { sessionId, status: 'pending' },
-      data: { status: 'cancelled', completedAt: now, errorMessage: '会话已取消，未执行' },
-    });
-  }
-  const current = await deps.prisma.syncSession.findUniqueOrThrow({ where: { sessionId }, include: SESSION_INCLUDE });
-  const status = current.status === 'cancelled' || cancelled ? 'cancelled' : current.failedInstances > 0 ? 'failed' : 'completed';
-  const session = await deps.prisma.syncSession.update({
-    where: { sessionId },
-    data: { status, completedAt: current.completedAt ?? now },
-    include: SESSION_INCLUDE,
-  });
+/**
+ * Writes the final status once no record is pending or running: only one replica's statement finds
+ * the session unsettled (the row lock serialises them and the second sees settled_at set). That
+ * replica logs the end and runs the after-sync classification.
+ */
+export async function settleSession(deps: AppDeps, sessionId: string): Promise<void> {
+  // The counters are recounted here: updates of concurrently ending records may have written them
+  // out of order, while this statement runs after the last record ended.
+  const { rows } = await deps.pool.query<{ status: string; started_at: Date }>(
+    `WITH c AS (
+       SELECT count(*) FILTER (WHERE status = 'completed') AS ok, count(*) FILTER (WHERE status = 'failed') AS bad,
+              count(*) FILTER (WHERE status IN ('pending', 'running')) AS open
+         FROM sync_instance_records WHERE session_id = $1)
+     UPDATE sync_sessions s
+        SET status = (CASE WHEN s.status = 'cancelled' THEN 'cancelled' WHEN c.bad > 0 THEN 'failed' ELSE 'completed' END)::"SyncSessionStatus",
+            successful_instances = c.ok, failed_instances = c.bad,
+            completed_at = COALESCE(s.completed_at, now()), settled_at = now(), updated_at = now()
+       FROM c
+      WHERE s.session_id = $1 AND s.settled_at IS NULL AND c.open = 0
+      RETURNING s.status, s.started_at`,
+    [sessionId],
+  );
+  const settled = rows[0];
+  if (!settled) return;
+  const session = await getSession(deps, sessionId);
   publish(deps, session);
   const fields = {
     module: 'account_sync',
     session_id: sessionId,
-    status,
+    status: session.status,
     total_instances: session.totalInstances,
     successful_instances: session.successfulInstances,
     failed_instances: session.failedInstances,
-    duration_ms: durationMs,
+    duration_ms: Date.now() - settled.started_at.getTime(),
   };
-  if (status === 'failed') deps.logger.warn(fields, `同步会话结束（有失败）: 成功 ${session.successfulInstances} 个，失败 ${session.failedInstances} 个`);
-  else deps.logger.info(fields, status === 'cancelled' ? '同步会话已取消' : `同步会话完成: 成功 ${session.successfulInstances} 个实例`);
+  if (session.status === 'failed') deps.logger.warn(fields, `同步会话结束（有失败）: 成功 ${session.successfulInstances} 个，失败 ${session.failedInstances} 个`);
+  else deps.logger.info(fields, session.status === 'cancelled' ? '同步会话已取消' : `同步会话完成: 成功 ${session.successfulInstances} 个实例`);
+  if (deps.config.autoClassifyAfterSync && session.status !== 'cancelled') await classifyAfterSync(deps, sessionId);
 }
 
-/** Marks a running session cancelled; instances not yet started will not run. */
+/** Marks a running session cancelled; instances not yet started will not run (on any replica). */
 export async function cancelSession(deps: AppDeps, sessionId: string, actorId: number): Promise<SessionWithRecords> {
-  const res = await deps.prisma.syncSession.updateMany({ where: { sessionId, status: 'running' }, data: { status: 'cancelled', completedAt: new Date() } });
-  if (res.count === 0) {
+  const now = new Date();
+  const cancelled = await deps.prisma.$transaction(async (tx) => {
+    const res = await tx.syncSession.updateMany({ where: { sessionId, status: 'running' }, data: { status: 'cancelled', completedAt: now } });
+    if (res.count === 0) return false;
+    // Workers only take records of running sessions, so none of these can start any more.
+    await tx.syncInstanceRecord.updateMany({ where: { sessionId, status: 'pending' }, data: { status: 'cancelled', completedAt: now, errorMessage: '会话已取消，未执行' } });
+    return true;
+  });
+  if (!cancelled) {
     const exists = await deps.prisma.syncSession.findUnique({ where: { sessionId }, select: { status: true } });
     if (!exists) throw new ResourceNotFoundError('会话不存在', { session_id: sessionId });
     throw new ConflictError('取消会话失败，会话已结束', { status: exists.status });
   }
-  const state = running.get(sessionId);
-  if (state) state.cancelled = true;
   deps.logger.info({ module: 'account_sync', session_id: sessionId, actor_id: actorId }, '同步会话被取消');
+  // With nothing running, the session settles now; otherwise when its running records end.
+  await settleSession(deps, sessionId);
   const session = await getSession(deps, sessionId);
   publish(deps, session);
   return session;
