@@ -134,7 +134,9 @@ export function normalizePostgres(cat: PostgresCatalog): UnifiedAccount[] {
 
 /**
  * One row of booleans: which of the catalogs and functions the adapter reads the connected role may
- * use. Superusers pass every has_*_privilege check.
+ * use (superusers pass every has_*_privilege check). No FROM clause, so a revoked catalog shows up
+ * as false instead of aborting the check; the password function is looked up only where its schema
+ * is usable, because to_regprocedure raises on a schema without USAGE.
  */
 const RIGHTS_SQL = `SELECT has_table_privilege('pg_catalog.pg_roles', 'SELECT') AS pg_roles,
   has_table_privilege('pg_catalog.pg_auth_members', 'SELECT') AS pg_auth_members,
@@ -145,8 +147,6 @@ const RIGHTS_SQL = `SELECT has_table_privilege('pg_catalog.pg_roles', 'SELECT') 
   has_function_privilege('pg_catalog.aclexplode(aclitem[])', 'EXECUTE') AS aclexplode,
   has_function_privilege('pg_catalog.has_tablespace_privilege(oid, oid, text)', 'EXECUTE') AS has_tablespace_privilege,
   has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS pg_authid,
-  -- No FROM clause: a revoked catalog must show up as false here, not abort the check. The
-  -- function is looked up only where its schema is usable (to_regprocedure raises otherwise).
   CASE WHEN has_schema_privilege(to_regnamespace('whalefall'), 'USAGE')
        THEN COALESCE(has_function_privilege(to_regprocedure('whalefall.role_has_password()'), 'EXECUTE'), false)
        ELSE false END AS password_function`;

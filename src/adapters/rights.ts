@@ -37,7 +37,7 @@ export function describeMissing(dbType: DbType, rights: CollectorRight[]): strin
   const req = missingRequired(rights);
   const opt = missingOptional(rights);
   const parts: string[] = [];
-  if (req.length) parts.push(`采集账号缺少必需权限: ${req.map((r) => r.right).join('；')}（同步将被拒绝，不会修改任何账户）`);
+  if (req.length) parts.push(`采集账号缺少必需权限: ${req.map((r) => r.right).join('；')}（同步会被拒绝，不会修改任何账户）`);
   if (opt.length) parts.push(`缺少可选权限: ${opt.map((r) => `${r.right}（${r.purpose}）`).join('；')}`);
   return parts.length ? `${parts.join('；')}。授权脚本: ${COLLECTOR_SCRIPTS[dbType]}` : null;
 }

@@ -302,8 +302,8 @@ export async function testConnectionParams(
     options: p.connectionOptions,
   });
   deps.logger[result.success && result.rightsOk ? 'info' : 'warn'](
-    { module: 'instances', event: 'connection_test_adhoc', db_type: p.dbType, host: p.host, port: p.port, success: result.success, missing_rights: result.missingRights, actor_id: actor.id },
-    result.success ? '连接测试成功' : `连接测试失败: ${result.message}`,
+    { module: 'instances', event: 'connection_test_adhoc', db_type: p.dbType, host: p.host, port: p.port, success: result.success, missing_rights: result.missingRights, missing_optional_rights: result.missingOptionalRights, actor_id: actor.id },
+    result.success ? `连接测试成功${result.missingRights?.length ? `（采集账号缺少必需权限: ${result.missingRights.join('；')}）` : ''}` : `连接测试失败: ${result.message}`,
   );
   return result;
 }
