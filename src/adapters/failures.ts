@@ -1,8 +1,10 @@
 /** Driver errors → ConnectionFailure kinds with messages a DBA can act on (never the password). */
+import { MissingRightsError } from './rights.js';
 import { ConnectionFailure, type ConnInfo } from './types.js';
 
-export function classifyFailure(err: unknown, conn: ConnInfo): ConnectionFailure {
-  if (err instanceof ConnectionFailure) return err;
+/** A missing collector right passes through unchanged: it is not a connection problem. */
+export function classifyFailure(err: unknown, conn: ConnInfo): ConnectionFailure | MissingRightsError {
+  if (err instanceof ConnectionFailure || err instanceof MissingRightsError) return err;
   const e = err as { code?: string | number; errno?: number; message?: string; number?: number; originalError?: { code?: string } };
   const code = String(e?.code ?? e?.originalError?.code ?? '');
   const msg = String(e?.message ?? err).replaceAll(conn.password, '***');

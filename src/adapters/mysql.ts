@@ -1,11 +1,14 @@
 /**
  * MySQL / MariaDB adapter (mysql2). Accounts from mysql.user (roles excluded), privileges from SHOW
  * GRANTS parsed with a proper regex ([FIX] SPEC §3.4: privileges containing "ON" survive, WITH GRANT
- * OPTION becomes GRANT OPTION, table-level and role grants are kept).
+ * OPTION becomes GRANT OPTION, table-level and role grants are kept). SHOW GRANTS FOR another
+ * account needs a database-level SELECT on the mysql schema (both engines), which is therefore the
+ * collector's one real right (docs/collector/mysql.sql).
  */
 import mysql from 'mysql2/promise';
 import { classifyFailure, withTimeout } from './failures.js';
 import { compileFilter } from './filters.js';
+import { assertRequiredRights, probe, type CollectorRight } from './rights.js';
 import { parseVersion } from './version.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type AccountFilter, type ConnInfo, type DbAdapter, type UnifiedAccount } from './types.js';
 
@@ -130,13 +133,61 @@ async function version(c: mysql.Connection) {
   return parseVersion('mysql', String(rows[0]?.v ?? ''));
 }
 
+/** MariaDB ≥ 10.4 keeps accounts and their lock flag in mysql.global_priv (mysql.user is a view over it). */
+export function usesGlobalPriv(versionRaw: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(versionRaw.trim());
+  if (!m || !/mariadb/i.test(versionRaw)) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 10 || (major === 10 && minor >= 4);
+}
+
+/** Errors meaning "you lack the privilege" (database, table, column, or a global privilege). */
+const DENIED_ERRNOS = new Set([1044, 1142, 1143, 1227]);
+export const isMysqlDenied = (err: unknown) => DENIED_ERRNOS.has(Number((err as { errno?: unknown })?.errno));
+/** ER_NONEXISTING_GRANT: SHOW GRANTS was allowed and found no such account. */
+const ER_NONEXISTING_GRANT = 1141;
+
+/** An account that cannot exist (.invalid is a reserved domain): SHOW GRANTS FOR it proves the right without reading anyone's grants. */
+const PROBE_ACCOUNT = ['whalefall-rights-probe', 'whalefall.invalid'];
+
+export interface MysqlProbes {
+  mysqlUser: boolean;
+  /** null when the server has no mysql.global_priv to read (MySQL, MariaDB < 10.4). */
+  globalPriv: boolean | null;
+  showGrants: boolean;
+}
+
+/** Pure: probe outcomes → the collector's rights (unit-tested). */
+export function evaluateMysqlRights(p: MysqlProbes): CollectorRight[] {
+  const rights: CollectorRight[] = [
+    { right: 'SELECT ON mysql.user', required: true, granted: p.mysqlUser, purpose: '读取账户列表、Super_priv/Grant_priv、认证插件、密码修改时间和锁定状态' },
+  ];
+  if (p.globalPriv !== null) rights.push({ right: 'SELECT ON mysql.global_priv', required: true, granted: p.globalPriv, purpose: '读取账户锁定状态 (MariaDB 10.4+)' });
+  rights.push({ right: 'SELECT ON mysql.*', required: true, granted: p.showGrants, purpose: 'SHOW GRANTS FOR 其他账户（库级 SELECT 权限，表级授权不够）' });
+  return rights;
+}
+
+async function readRights(c: mysql.Connection, versionRaw: string): Promise<CollectorRight[]> {
+  const mysqlUser = await probe(() => c.query('SELECT 1 FROM mysql.user LIMIT 0'), isMysqlDenied);
+  const globalPriv = usesGlobalPriv(versionRaw) ? await probe(() => c.query('SELECT 1 FROM mysql.global_priv LIMIT 0'), isMysqlDenied) : null;
+  const showGrants = await probe(async () => {
+    try {
+      await c.query('SHOW GRANTS FOR ?@?', PROBE_ACCOUNT);
+    } catch (err) {
+      if (Number((err as { errno?: unknown }).errno) !== ER_NONEXISTING_GRANT) throw err;
+    }
+  }, isMysqlDenied);
+  return evaluateMysqlRights({ mysqlUser, globalPriv, showGrants });
+}
+
 export const mysqlAdapter: DbAdapter = {
   dbType: 'mysql',
 
   async testConnection(conn) {
     const c = await connect(conn);
     try {
-      return await version(c);
+      const v = await version(c);
+      return { version: v, rights: await readRights(c, v.raw) };
     } catch (err) {
       throw classifyFailure(err, conn);
     } finally {
@@ -149,20 +200,18 @@ export const mysqlAdapter: DbAdapter = {
     const extra: mysql.Connection[] = [];
     try {
       const v = await version(first);
+      const rights = assertRequiredRights('mysql', await readRights(first, v.raw));
       const f = compileFilter('User', filter, () => '?');
       const [users] = await first.query<mysql.RowDataPacket[]>(`SELECT * FROM mysql.user WHERE User <> '' AND ${f.sql} ORDER BY User, Host`, f.params);
       const accounts = (users as UserRow[]).filter((u) => u.is_role !== 'Y');
       // MariaDB keeps the lock flag in mysql.global_priv (JSON); MySQL has mysql.user.account_locked.
+      // The rights check made sure global_priv is readable, so an error here is a real failure.
       const lockedMaria = new Set<string>();
-      if (accounts.length && accounts[0]!.account_locked === undefined) {
-        try {
-          const [rows] = await first.query<mysql.RowDataPacket[]>(
-            `SELECT User, Host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')`,
-          );
-          for (const r of rows) lockedMaria.add(`${r.User}@${r.Host}`);
-        } catch {
-          /* no global_priv: nothing is known to be locked */
-        }
+      if (accounts.length && usesGlobalPriv(v.raw)) {
+        const [rows] = await first.query<mysql.RowDataPacket[]>(
+          `SELECT User, Host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')`,
+        );
+        for (const r of rows) lockedMaria.add(`${r.User}@${r.Host}`);
       }
       for (let i = 1; i < Math.min(GRANT_READERS, accounts.length); i++) extra.push(await connect(conn));
       const readers = [first, ...extra];
@@ -179,6 +228,7 @@ export const mysqlAdapter: DbAdapter = {
       );
       return {
         version: v,
+        rights,
         accounts: accounts.map((u) => {
           const key = `${u.User}@${u.Host}`;
           const locked = u.account_locked === 'Y' || lockedMaria.has(key);

@@ -1,10 +1,14 @@
 /**
  * Oracle adapter (oracledb in thin mode: no Instant Client). Users from dba_users with roles,
- * system privileges and tablespace quotas, each read in one query with named binds.
+ * system privileges and tablespace quotas, each read in one query with named binds. The collector
+ * needs SELECT on exactly those four DBA_ views plus V$VERSION (docs/collector/oracle.sql); each is
+ * probed with a statement that reads no row, since a grant may come directly, through a role or
+ * from SELECT ANY DICTIONARY and only the server knows the outcome.
  */
 import oracledb from 'oracledb';
 import { classifyFailure, withTimeout } from './failures.js';
 import { compileFilter } from './filters.js';
+import { assertRequiredRights, probe, type CollectorRight } from './rights.js';
 import { parseVersion } from './version.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type AccountFilter, type ConnInfo, type DbAdapter, type UnifiedAccount } from './types.js';
 
@@ -96,17 +100,51 @@ export function normalizeOracle(cat: OracleCatalog): UnifiedAccount[] {
 
 const OBJ = { outFormat: oracledb.OUT_FORMAT_OBJECT };
 
-async function readVersion(c: oracledb.Connection) {
+/** The views the adapter reads, in the order the diagnostic lists them. V$VERSION only gives the version. */
+const ORACLE_VIEWS = [
+  { view: 'DBA_USERS', grant: 'SYS.DBA_USERS', required: true, purpose: '读取用户、状态、默认表空间和 profile' },
+  { view: 'DBA_ROLE_PRIVS', grant: 'SYS.DBA_ROLE_PRIVS', required: true, purpose: '读取授予用户的角色' },
+  { view: 'DBA_SYS_PRIVS', grant: 'SYS.DBA_SYS_PRIVS', required: true, purpose: '读取授予用户的系统权限' },
+  { view: 'DBA_TS_QUOTAS', grant: 'SYS.DBA_TS_QUOTAS', required: true, purpose: '读取表空间配额' },
+  { view: 'V$VERSION', grant: 'SYS.V_$VERSION', required: false, purpose: '读取数据库版本，缺少时版本为未知' },
+] as const;
+export type OracleView = (typeof ORACLE_VIEWS)[number]['view'];
+
+/** ORA-00942 (what Oracle answers for a view you may not read) and ORA-01031 (insufficient privileges). */
+export function isOracleDenied(err: unknown): boolean {
+  const e = err as { errorNum?: number; message?: string };
+  return e?.errorNum === 942 || e?.errorNum === 1031 || /^ORA-0(0942|1031)\b/.test(String(e?.message ?? ''));
+}
+
+/** Pure: which views could be read → the collector's rights (unit-tested). */
+export function evaluateOracleRights(readable: Record<OracleView, boolean>): CollectorRight[] {
+  return ORACLE_VIEWS.map((v) => ({ right: `SELECT ON ${v.grant}`, required: v.required, granted: readable[v.view], purpose: v.purpose }));
+}
+
+async function readRights(c: oracledb.Connection): Promise<CollectorRight[]> {
+  const readable = {} as Record<OracleView, boolean>;
+  for (const v of ORACLE_VIEWS) readable[v.view] = await probe(() => c.execute(`SELECT 1 FROM ${v.view} WHERE 1 = 0`), isOracleDenied);
+  return evaluateOracleRights(readable);
+}
+
+/** The version banner, or 未知 when V$VERSION may not be read (the rights say so). */
+async function readVersion(c: oracledb.Connection, rights: CollectorRight[]) {
+  if (!rights.find((r) => r.right === 'SELECT ON SYS.V_$VERSION')?.granted) return parseVersion('oracle', '');
   const r = await c.execute<{ BANNER: string }>('SELECT banner FROM v$version WHERE rownum = 1', [], OBJ);
   return parseVersion('oracle', r.rows?.[0]?.BANNER ?? '');
 }
 
 export const oracleAdapter: DbAdapter = {
   dbType: 'oracle',
-  testConnection: (conn) => withConnection(conn, readVersion),
+  testConnection: (conn) =>
+    withConnection(conn, async (c) => {
+      const rights = await readRights(c);
+      return { version: await readVersion(c, rights), rights };
+    }),
   fetchAccounts: (conn, filter: AccountFilter) =>
     withConnection(conn, async (c) => {
-      const version = await readVersion(c);
+      const rights = assertRequiredRights('oracle', await readRights(c));
+      const version = await readVersion(c, rights);
       const f = compileFilter('username', filter, (i) => `:f${i}`);
       const binds = Object.fromEntries(f.params.map((v, i) => [`f${i + 1}`, v]));
       const where = `WHERE ${f.sql}`;
@@ -118,6 +156,6 @@ export const oracleAdapter: DbAdapter = {
       const sysPrivs = (await c.execute<OracleCatalog['sysPrivs'][number]>(`SELECT grantee, privilege FROM dba_sys_privs WHERE ${inUsers}`, binds, OBJ)).rows ?? [];
       const quotas = (await c.execute<OracleCatalog['quotas'][number]>(
         `SELECT username, tablespace_name, max_bytes FROM dba_ts_quotas WHERE username IN (SELECT username FROM dba_users ${where})`, binds, OBJ)).rows ?? [];
-      return { version, accounts: normalizeOracle({ users, roles, sysPrivs, quotas }) };
+      return { version, rights, accounts: normalizeOracle({ users, roles, sysPrivs, quotas }) };
     }),
 };

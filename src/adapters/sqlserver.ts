@@ -2,10 +2,16 @@
  * SQL Server adapter (mssql/tedious). Logins, server roles and permissions, and database users,
  * roles and permissions across up to MAX_DATABASES online databases the login can access. Database
  * names are bracket-quoted (never interpolated raw); account names are bound as parameters.
+ *
+ * SQL Server never refuses these catalog views: metadata visibility hides the rows a login may not
+ * see (without VIEW ANY DEFINITION a login sees itself and the fixed roles only, and databases it
+ * cannot enter are skipped). So the rights are checked from the login's effective permissions
+ * (fn_my_permissions) and HAS_DBACCESS, never inferred from what the views return.
  */
 import mssql from 'mssql';
 import { classifyFailure, withTimeout } from './failures.js';
 import { compileFilter } from './filters.js';
+import { assertRequiredRights, type CollectorRight } from './rights.js';
 import { parseVersion } from './version.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type AccountFilter, type ConnInfo, type DbAdapter, type UnifiedAccount } from './types.js';
 
@@ -109,15 +115,55 @@ export function normalizeSqlServer(cat: SqlServerCatalog): UnifiedAccount[] {
   });
 }
 
+/** User databases the adapter reads (system databases hold no application accounts). */
+const USER_DATABASES = `state = 0 AND name NOT IN ('master','tempdb','model','msdb')`;
+/** Inaccessible databases named in the diagnostic before it says "and N more". */
+const NAMED_DATABASES = 10;
+
+/** Pure: effective server permissions (fn_my_permissions(NULL, 'SERVER') rows) and the online user
+ * databases with HAS_DBACCESS → the collector's rights (unit-tested). */
+export function evaluateSqlServerRights(
+  serverPermissions: Array<{ permission_name: string }>,
+  databases: Array<{ name: string; has_access: number | boolean | null }>,
+): CollectorRight[] {
+  const perms = new Set(serverPermissions.map((p) => p.permission_name.toUpperCase()));
+  const blocked = databases.filter((d) => Number(d.has_access) !== 1).map((d) => d.name);
+  const named = blocked.slice(0, NAMED_DATABASES).map(quoteName).join(', ') + (blocked.length > NAMED_DATABASES ? ` 等 ${blocked.length} 个库` : '');
+  return [
+    {
+      right: 'VIEW ANY DEFINITION',
+      required: true,
+      // SQL Server 2022's narrower VIEW ANY SECURITY DEFINITION covers the security catalog views read here.
+      granted: perms.has('VIEW ANY DEFINITION') || perms.has('VIEW ANY SECURITY DEFINITION'),
+      purpose: '看到所有登录名、服务器角色成员、服务器权限及各库的用户、角色和权限（否则只看到自己）',
+    },
+    { right: 'VIEW ANY DATABASE', required: true, granted: perms.has('VIEW ANY DATABASE'), purpose: '列出所有数据库 (sys.databases)' },
+    {
+      right: blocked.length ? `CONNECT ANY DATABASE（或在 ${named} 中创建用户）` : 'CONNECT ANY DATABASE',
+      required: true,
+      granted: perms.has('CONNECT ANY DATABASE') || blocked.length === 0,
+      purpose: '进入每个用户库读取库级角色和权限（无权进入的库会被跳过）',
+    },
+  ];
+}
+
+async function readRights(p: mssql.ConnectionPool): Promise<CollectorRight[]> {
+  const perms = (await p.request().query<{ permission_name: string }>(`SELECT permission_name FROM fn_my_permissions(NULL, 'SERVER')`)).recordset;
+  const dbs = (await p.request().query<{ name: string; has_access: number | null }>(`SELECT name, HAS_DBACCESS(name) AS has_access FROM sys.databases WHERE ${USER_DATABASES} ORDER BY name`)).recordset;
+  return evaluateSqlServerRights(perms, dbs);
+}
+
+const readVersion = async (p: mssql.ConnectionPool) => parseVersion('sqlserver', String((await p.request().query('SELECT @@VERSION AS v')).recordset[0]?.v ?? ''));
+
 export const sqlserverAdapter: DbAdapter = {
   dbType: 'sqlserver',
 
-  testConnection: (conn) =>
-    withPool(conn, async (p) => parseVersion('sqlserver', String((await p.request().query('SELECT @@VERSION AS v')).recordset[0]?.v ?? ''))),
+  testConnection: (conn) => withPool(conn, async (p) => ({ version: await readVersion(p), rights: await readRights(p) })),
 
   fetchAccounts: (conn, filter: AccountFilter) =>
     withPool(conn, async (p) => {
-      const version = parseVersion('sqlserver', String((await p.request().query('SELECT @@VERSION AS v')).recordset[0]?.v ?? ''));
+      const version = await readVersion(p);
+      const rights = assertRequiredRights('sqlserver', await readRights(p));
       const f = compileFilter('sp.name', filter, (i) => `@f${i}`);
       const req = p.request();
       f.params.forEach((v, i) => req.input(`f${i + 1}`, mssql.NVarChar, v));
@@ -138,7 +184,7 @@ export const sqlserverAdapter: DbAdapter = {
       ).recordset as SqlServerCatalog['serverPermissions'];
       const databases = (
         await p.request().query(`SELECT TOP ${MAX_DATABASES} name FROM sys.databases
-              WHERE state = 0 AND HAS_DBACCESS(name) = 1 AND name NOT IN ('master','tempdb','model','msdb') ORDER BY name`)
+              WHERE ${USER_DATABASES} AND HAS_DBACCESS(name) = 1 ORDER BY name`)
       ).recordset.map((r: { name: string }) => r.name);
       const dbRoles: SqlServerCatalog['dbRoles'] = [];
       const dbPermissions: SqlServerCatalog['dbPermissions'] = [];
@@ -158,6 +204,6 @@ export const sqlserverAdapter: DbAdapter = {
               JOIN sys.server_principals sp ON sp.sid = u.sid WHERE perm.state IN ('G','W')`);
         dbPermissions.push(...(perms.recordset as SqlServerCatalog['dbPermissions']));
       }
-      return { version, accounts: normalizeSqlServer({ logins, serverRoles, serverPermissions, dbRoles, dbPermissions, databases }) };
+      return { version, rights, accounts: normalizeSqlServer({ logins, serverRoles, serverPermissions, dbRoles, dbPermissions, databases }) };
     }),
 };

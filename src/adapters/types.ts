@@ -4,6 +4,8 @@
  * so no other code switches on the engine. Adapters never touch the platform's own database.
  */
 
+import type { CollectorRight } from './rights.js';
+
 export const DB_TYPES = ['postgresql', 'mysql', 'sqlserver', 'oracle'] as const;
 export type DbType = (typeof DB_TYPES)[number];
 
@@ -91,10 +93,20 @@ export interface UnifiedAccount {
   typeSpecific: Record<string, unknown>;
 }
 
+/** What a connection test learns: the version and every catalog right the collector needs (rights.ts). */
+export interface ConnectionCheck {
+  version: ServerVersion;
+  rights: CollectorRight[];
+}
+
 export interface DbAdapter {
   readonly dbType: DbType;
-  /** Opens a connection, reads the version, closes. Throws ConnectionFailure. */
-  testConnection(conn: ConnInfo): Promise<ServerVersion>;
-  /** Reads every account (filters applied in SQL) with its privileges. Throws ConnectionFailure. */
-  fetchAccounts(conn: ConnInfo, filter: AccountFilter): Promise<{ version: ServerVersion; accounts: UnifiedAccount[] }>;
+  /** Opens a connection, reads the version, checks the collector's catalog rights, closes. Throws ConnectionFailure. */
+  testConnection(conn: ConnInfo): Promise<ConnectionCheck>;
+  /**
+   * Checks the collector's catalog rights first, then reads every account (filters applied in SQL)
+   * with its privileges. Throws ConnectionFailure, or MissingRightsError (before reading any
+   * account) when a required right is missing, so a sync never sees a silently shortened list.
+   */
+  fetchAccounts(conn: ConnInfo, filter: AccountFilter): Promise<{ version: ServerVersion; accounts: UnifiedAccount[]; rights: CollectorRight[] }>;
 }

@@ -60,7 +60,18 @@ export function instanceJson(i: InstanceRow) {
 }
 
 export function testResultJson(r: ConnectionTestResult) {
-  return { success: r.success, message: r.message, version: r.version, main_version: r.mainVersion, detailed_version: r.detailedVersion, failure_kind: r.failureKind };
+  return {
+    success: r.success,
+    message: r.message,
+    version: r.version,
+    main_version: r.mainVersion,
+    detailed_version: r.detailedVersion,
+    failure_kind: r.failureKind,
+    rights_ok: r.rightsOk,
+    missing_rights: r.missingRights,
+    missing_optional_rights: r.missingOptionalRights,
+    rights: r.rights,
+  };
 }
 
 type TypeRow = Awaited<ReturnType<typeof ops.databaseTypesOp.run>>[number];

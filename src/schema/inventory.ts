@@ -5,6 +5,7 @@ import { execute } from '../resolvers/operation.js';
 import * as ops from '../resolvers/inventory.js';
 import type { PublicCredential } from '../services/inventory/credential-service.js';
 import type { ConnectionTestResult, InstanceRow } from '../services/inventory/instance-service.js';
+import type { CollectorRight } from '../adapters/rights.js';
 
 type Stats = Awaited<ReturnType<typeof ops.instanceStatisticsOp.run>>;
 type TypeRow = Awaited<ReturnType<typeof ops.databaseTypesOp.run>>[number];
@@ -62,12 +63,26 @@ export const InstanceRef = builder.objectRef<InstanceRow>('Instance').implement(
   }),
 });
 
+const CollectorRightRef = builder.objectRef<CollectorRight>('CollectorRight').implement({
+  description: 'One catalog right the collector needs on an engine (docs/collector/<engine>.sql grants them all)',
+  fields: (t) => ({
+    right: t.exposeString('right', { description: 'As a DBA grants it, e.g. "SELECT ON mysql.*"' }),
+    required: t.exposeBoolean('required', { description: 'true: a sync is refused without it; false: one detail stays unknown' }),
+    granted: t.exposeBoolean('granted'),
+    purpose: t.exposeString('purpose', { description: 'What the collector reads with it' }),
+  }),
+});
+
 const ConnectionTestResultRef = builder.objectRef<ConnectionTestResult>('ConnectionTestResult').implement({
   fields: (t) => ({
-    success: t.exposeBoolean('success'),
+    success: t.exposeBoolean('success', { description: 'The connection worked; missing collector rights are reported in the fields below' }),
     message: t.exposeString('message'),
     version: t.exposeString('version', { nullable: true }),
     failureKind: t.exposeString('failureKind', { nullable: true, description: 'refused, timeout, auth_failed, unknown_database, tls_required, tls_unavailable, host_not_found, other' }),
+    rightsOk: t.exposeBoolean('rightsOk', { nullable: true, description: 'false when a required collector right is missing (a sync would be refused); null when not connected' }),
+    missingRights: t.exposeStringList('missingRights', { nullable: true, description: 'Required collector rights the account lacks; null when not connected' }),
+    missingOptionalRights: t.exposeStringList('missingOptionalRights', { nullable: true, description: 'Optional rights it lacks (a detail stays unknown); null when not connected' }),
+    rights: t.field({ type: [CollectorRightRef], nullable: true, description: 'Every right the collector needs on this engine', resolve: (r) => r.rights }),
   }),
 });
 

@@ -137,7 +137,7 @@ if (!ORACLE_URL) console.log('Oracle live tests skipped: ORACLE_URL is not set (
 describe.skipIf(!MSSQL_URL)('SQL Server live (MSSQL_URL)', () => {
   it('connects, detects the version and reads logins', async () => {
     const conn = connFromUrl(MSSQL_URL!, 'sqlserver');
-    expect((await sqlserverAdapter.testConnection(conn)).main).toMatch(/^\d+\.\d+$/);
+    expect((await sqlserverAdapter.testConnection(conn)).version.main).toMatch(/^\d+\.\d+$/);
     const { accounts } = await sqlserverAdapter.fetchAccounts(conn, DEFAULT_ACCOUNT_FILTERS.sqlserver);
     expect(accounts.some((a) => a.isSuperuser)).toBe(true);
   });
@@ -146,7 +146,7 @@ describe.skipIf(!MSSQL_URL)('SQL Server live (MSSQL_URL)', () => {
 describe.skipIf(!ORACLE_URL)('Oracle live (ORACLE_URL)', () => {
   it('connects, detects the version and reads users', async () => {
     const conn = connFromUrl(ORACLE_URL!, 'oracle');
-    expect((await oracleAdapter.testConnection(conn)).main).toMatch(/^\d+\.\d+$/);
+    expect((await oracleAdapter.testConnection(conn)).version.main).toMatch(/^\d+\.\d+$/);
     const { accounts } = await oracleAdapter.fetchAccounts(conn, DEFAULT_ACCOUNT_FILTERS.oracle);
     expect(accounts.find((a) => a.username === 'SYSTEM')?.isSuperuser).toBe(true);
   });

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import type { TestApp } from './test-app.js';
@@ -22,8 +23,8 @@ export async function pgAdmin<T>(fn: (c: pg.Client) => Promise<T>, url = PG_ADMI
   }
 }
 
-export async function mariaRoot<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
-  const c = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '', multipleStatements: false });
+export async function mariaRoot<T>(fn: (c: mysql.Connection) => Promise<T>, opts: { multipleStatements?: boolean } = {}): Promise<T> {
+  const c = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '', multipleStatements: opts.multipleStatements ?? false });
   try {
     return await fn(c);
   } finally {
@@ -80,4 +81,19 @@ export async function silentListener(): Promise<{ port: number; close: () => Pro
         s.close(() => r());
       }),
   };
+}
+
+/** The placeholders every script of docs/collector/ uses for the account name and its password. */
+const SCRIPT_ACCOUNT = 'whalefall_monitor';
+const SCRIPT_PASSWORD = 'CHANGE_ME_Strong_Passw0rd';
+
+/**
+ * The documented least-privilege script of an engine (docs/collector/<engine>.sql), exactly as
+ * shipped except for its two placeholders, replaced as the script's usage notes tell a DBA to.
+ */
+export function collectorScript(engine: 'postgresql' | 'mysql' | 'sqlserver' | 'oracle', account: string, password: string): string {
+  const text = readFileSync(new URL(`../../docs/collector/${engine}.sql`, import.meta.url), 'utf8');
+  // A renamed placeholder must fail the test, not silently create the default account.
+  if (!text.includes(SCRIPT_ACCOUNT) || !text.includes(SCRIPT_PASSWORD)) throw new Error(`docs/collector/${engine}.sql lost its placeholders`);
+  return text.replaceAll(SCRIPT_ACCOUNT, account).replaceAll(SCRIPT_PASSWORD, password);
 }

@@ -7,6 +7,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { AuthUser } from '../../auth/permissions.js';
 import { getAdapter } from '../../adapters/registry.js';
 import { ConnectionFailure, type ConnectionOptions, type ConnInfo, type DbType } from '../../adapters/types.js';
+import { describeMissing, missingOptional, missingRequired, type CollectorRight } from '../../adapters/rights.js';
 import { ConflictError, ResourceNotFoundError, ValidationError } from '../../lib/errors.js';
 import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { connInfoFor } from '../sync/connection.js';
@@ -210,21 +211,45 @@ export async function listInstances(deps: AppDeps, q: ListInstancesQuery): Promi
 }
 
 export interface ConnectionTestResult {
+  /** The connection itself worked (rights are reported separately, below). */
   success: boolean;
   message: string;
   version: string | null;
   mainVersion: string | null;
   detailedVersion: string | null;
+  /** The raw version banner (stored on the instance). */
+  rawVersion: string | null;
   failureKind: string | null;
+  /** false when a required collector right is missing (a sync would be refused); null when not connected. */
+  rightsOk: boolean | null;
+  /** Required collector rights the account lacks, as a DBA grants them; null when not connected. */
+  missingRights: string[] | null;
+  /** Optional rights it lacks (a detail such as has_password stays unknown); null when not connected. */
+  missingOptionalRights: string[] | null;
+  /** Every right the collector needs on this engine, granted or not; null when not connected. */
+  rights: CollectorRight[] | null;
 }
 
 async function runTest(conn: ConnInfo): Promise<ConnectionTestResult> {
   try {
-    const v = await getAdapter(conn.dbType).testConnection(conn);
-    return { success: true, message: `连接成功，数据库版本: ${v.raw.slice(0, 300)}`, version: v.display, mainVersion: v.main, detailedVersion: v.detailed, failureKind: null };
+    const { version: v, rights } = await getAdapter(conn.dbType).testConnection(conn);
+    const missing = describeMissing(conn.dbType, rights);
+    return {
+      success: true,
+      message: `连接成功，数据库版本: ${v.raw.slice(0, 300) || v.display}${missing ? `；${missing}` : ''}`,
+      version: v.display,
+      mainVersion: v.main,
+      detailedVersion: v.detailed,
+      rawVersion: v.raw,
+      failureKind: null,
+      rightsOk: missingRequired(rights).length === 0,
+      missingRights: missingRequired(rights).map((r) => r.right),
+      missingOptionalRights: missingOptional(rights).map((r) => r.right),
+      rights,
+    };
   } catch (err) {
     if (!(err instanceof ConnectionFailure)) throw err;
-    return { success: false, message: err.message, version: null, mainVersion: null, detailedVersion: null, failureKind: err.kind };
+    return { success: false, message: err.message, version: null, mainVersion: null, detailedVersion: null, rawVersion: null, failureKind: err.kind, rightsOk: null, missingRights: null, missingOptionalRights: null, rights: null };
   }
 }
 
@@ -242,13 +267,13 @@ export async function testInstanceConnection(deps: AppDeps, actor: AuthUser, id:
           lastConnectionError: null,
           mainVersion: result.mainVersion!.slice(0, 20),
           detailedVersion: result.detailedVersion!.slice(0, 50),
-          databaseVersion: result.message.replace(/^连接成功，数据库版本: /, '').slice(0, 1000),
+          databaseVersion: result.rawVersion!.slice(0, 1000),
         }
       : { connectionStatus: 'unreachable', lastConnectionError: result.message },
   });
-  deps.logger[result.success ? 'info' : 'warn'](
-    { module: 'instances', event: 'connection_test', instance_id: id, success: result.success, failure_kind: result.failureKind, actor_id: actor.id },
-    result.success ? `实例连接测试成功: ${inst.name}` : `实例连接测试失败: ${inst.name}: ${result.message}`,
+  deps.logger[result.success && result.rightsOk ? 'info' : 'warn'](
+    { module: 'instances', event: 'connection_test', instance_id: id, success: result.success, failure_kind: result.failureKind, missing_rights: result.missingRights, missing_optional_rights: result.missingOptionalRights, actor_id: actor.id },
+    result.success ? `实例连接测试成功: ${inst.name}${result.missingRights?.length ? `（采集账号缺少必需权限: ${result.missingRights.join('；')}）` : ''}` : `实例连接测试失败: ${inst.name}: ${result.message}`,
   );
   return result;
 }
@@ -276,9 +301,9 @@ export async function testConnectionParams(
     database: p.databaseName || (p.dbType === 'postgresql' ? 'postgres' : p.dbType === 'sqlserver' ? 'master' : p.dbType === 'oracle' ? 'ORCL' : null),
     options: p.connectionOptions,
   });
-  deps.logger[result.success ? 'info' : 'warn'](
-    { module: 'instances', event: 'connection_test_adhoc', db_type: p.dbType, host: p.host, port: p.port, success: result.success, actor_id: actor.id },
-    result.success ? '连接测试成功' : `连接测试失败: ${result.message}`,
+  deps.logger[result.success && result.rightsOk ? 'info' : 'warn'](
+    { module: 'instances', event: 'connection_test_adhoc', db_type: p.dbType, host: p.host, port: p.port, success: result.success, missing_rights: result.missingRights, missing_optional_rights: result.missingOptionalRights, actor_id: actor.id },
+    result.success ? `连接测试成功${result.missingRights?.length ? `（采集账号缺少必需权限: ${result.missingRights.join('；')}）` : ''}` : `连接测试失败: ${result.message}`,
   );
   return result;
 }

@@ -12,6 +12,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { SyncType } from '../../generated/prisma/enums.js';
 import { getAdapter } from '../../adapters/registry.js';
 import { ConnectionFailure, type DbType } from '../../adapters/types.js';
+import { COLLECTOR_SCRIPTS, MissingRightsError, missingOptional } from '../../adapters/rights.js';
 import { ResourceNotFoundError, ValidationError, ConflictError } from '../../lib/errors.js';
 import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { applySnapshot, type SnapshotCounts } from './account-writer.js';
@@ -127,7 +128,7 @@ export async function runRecord(deps: AppDeps, rec: ClaimedRecord): Promise<void
     const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [INSTANCE_LOCK_NS, rec.instanceId]);
     if (!got.rows[0]?.ok) throw new ConflictError('该实例正在被另一个同步任务处理，已跳过');
     try {
-      const counts = await syncOneInstance(deps, rec.instanceId, sessionId);
+      const { missingOptionalRights, ...counts } = await syncOneInstance(deps, rec.instanceId, sessionId);
       await updateRecord(deps, sessionId, rec.id, {
         status: 'completed',
         completedAt: new Date(),
@@ -135,7 +136,7 @@ export async function runRecord(deps: AppDeps, rec: ClaimedRecord): Promise<void
         accountsCreated: counts.added + counts.restored,
         accountsUpdated: counts.modified,
         accountsDeleted: counts.removed,
-        syncDetails: { ...counts } as Prisma.InputJsonValue,
+        syncDetails: { ...counts, ...(missingOptionalRights.length ? { missing_optional_rights: missingOptionalRights } : {}) } as Prisma.InputJsonValue,
       });
       log.info({ ...counts, duration_ms: Date.now() - started.getTime() }, `实例账户同步完成: ${rec.instanceName}`);
       deps.metrics.syncDuration.observe({ db_type: dbType, outcome: 'completed' }, (Date.now() - started.getTime()) / 1000);
@@ -144,8 +145,14 @@ export async function runRecord(deps: AppDeps, rec: ClaimedRecord): Promise<void
     }
   } catch (err) {
     const message = syncErrorMessage(err);
-    await updateRecord(deps, sessionId, rec.id, { status: 'failed', completedAt: new Date(), errorMessage: message }).catch(() => {});
-    log.warn({ error: message, duration_ms: Date.now() - started.getTime() }, `实例账户同步失败: ${rec.instanceName}`);
+    const missingRights = err instanceof MissingRightsError ? err.missing : undefined;
+    await updateRecord(deps, sessionId, rec.id, {
+      status: 'failed',
+      completedAt: new Date(),
+      errorMessage: message,
+      ...(missingRights ? { syncDetails: { missing_rights: missingRights } } : {}),
+    }).catch(() => {});
+    log.warn({ error: message, missing_rights: missingRights, duration_ms: Date.now() - started.getTime() }, `实例账户同步失败: ${rec.instanceName}`);
     deps.metrics.syncDuration.observe({ db_type: dbType, outcome: 'failed' }, (Date.now() - started.getTime()) / 1000);
   } finally {
     lock.release();
@@ -153,8 +160,13 @@ export async function runRecord(deps: AppDeps, rec: ClaimedRecord): Promise<void
   await settleSession(deps, sessionId);
 }
 
-/** Reads one instance's accounts through its adapter and writes them; updates the instance row. */
-export async function syncOneInstance(deps: AppDeps, instanceId: number, sessionId: string): Promise<SnapshotCounts> {
+/**
+ * Reads one instance's accounts through its adapter and writes them; updates the instance row.
+ * Never marks accounts deleted because the collector saw less than before: the adapter refuses to
+ * read without its required rights (MissingRightsError, nothing written), and an empty read of an
+ * instance that has accounts is refused as well (EmptySnapshotError), whatever its cause.
+ */
+export async function syncOneInstance(deps: AppDeps, instanceId: number, sessionId: string): Promise<SnapshotCounts & { missingOptionalRights: string[] }> {
   const instance = await deps.prisma.instance.findUnique({ where: { id: instanceId } });
   if (!instance || instance.deletedAt) throw new ResourceNotFoundError('实例不存在');
   const conn = await connInfoFor(deps, instance);
@@ -168,6 +180,17 @@ export async function syncOneInstance(deps: AppDeps, instanceId: number, session
       await deps.prisma.instance.update({ where: { id: instanceId }, data: { connectionStatus: 'unreachable', lastConnectionError: err.message } });
     }
     throw err;
+  }
+  if (snapshot.accounts.length === 0) {
+    const stored = await deps.prisma.currentAccount.count({ where: { instanceId, isDeleted: false } });
+    if (stored > 0) throw new EmptySnapshotError(stored, COLLECTOR_SCRIPTS[instance.dbType as DbType]);
+  }
+  const optional = missingOptional(snapshot.rights).map((r) => r.right);
+  if (optional.length) {
+    deps.logger.warn(
+      { module: 'account_sync', session_id: sessionId, instance_id: instanceId, missing_optional_rights: optional },
+      `采集账号缺少可选权限，部分信息为未知: ${optional.join('；')}`,
+    );
   }
   const counts = await applySnapshot(deps.prisma, instance, snapshot.accounts, sessionId);
   const now = new Date();
@@ -184,11 +207,20 @@ export async function syncOneInstance(deps: AppDeps, instanceId: number, session
       detailedVersion: snapshot.version.detailed.slice(0, 50),
     },
   });
-  return counts;
+  return { ...counts, missingOptionalRights: optional };
+}
+
+/** The collector read no account at all from an instance whose stored snapshot has some. */
+export class EmptySnapshotError extends Error {
+  constructor(stored: number, script: string) {
+    super(`采集结果为空，而该实例已有 ${stored} 个账户：为避免误将全部账户标记为删除，本次未做任何修改。请检查采集账号的权限（${script}）和账户过滤配置`);
+  }
 }
 
 function syncErrorMessage(err: unknown): string {
   if (err instanceof ConnectionFailure) return `数据库连接问题: ${err.message}`;
+  if (err instanceof MissingRightsError) return `数据库权限不足: ${err.message}`;
+  if (err instanceof EmptySnapshotError) return err.message;
   const msg = (err as Error)?.message ?? String(err);
   if (/permission|denied|privilege|权限/i.test(msg)) return `数据库权限不足: ${msg}`;
   if (err instanceof ConflictError || err instanceof ValidationError || err instanceof ResourceNotFoundError) return msg;
