@@ -42,6 +42,17 @@ function splitPrivileges(list: string): string[] {
 
 const unquote = (s: string) => s.replace(/^`|`$/g, '').replace(/``/g, '`');
 
+/**
+ * SHOW GRANTS on MariaDB (and MySQL 5.7) prints the account's password hash
+ * (`IDENTIFIED BY PASSWORD '*…'`, `IDENTIFIED VIA plugin USING '…'`). A mysql_native_password hash
+ * is as good as the password for logging in, so it never leaves the adapter.
+ */
+export function redactGrantLine(line: string): string {
+  return line
+    .replace(/(IDENTIFIED\s+BY\s+(?:PASSWORD\s+)?)'(?:[^'\\]|\\.|'')*'/gi, "$1'<redacted>'")
+    .replace(/(\bUSING\s+(?:PASSWORD\s*\(\s*)?)'(?:[^'\\]|\\.|'')*'/gi, "$1'<redacted>'");
+}
+
 /** Pure: SHOW GRANTS lines → privileges by scope. */
 export function parseGrants(lines: string[]): ParsedGrants {
   const g: ParsedGrants = { global: [], databases: {}, tables: {}, roles: [], canGrant: false };
@@ -222,7 +233,7 @@ export const mysqlAdapter: DbAdapter = {
           for (let i = next++; i < accounts.length; i = next++) {
             const u = accounts[i]!;
             const [rows] = await c.query<mysql.RowDataPacket[]>('SHOW GRANTS FOR ?@?', [u.User, u.Host]);
-            grants.set(`${u.User}@${u.Host}`, rows.map((r) => String(Object.values(r)[0])));
+            grants.set(`${u.User}@${u.Host}`, rows.map((r) => redactGrantLine(String(Object.values(r)[0]))));
           }
         }),
       );

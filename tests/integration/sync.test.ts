@@ -151,6 +151,14 @@ describe('MariaDB sync', () => {
     expect(web.permissions.database_privileges[`${P}shop`]).toEqual(['CREATE ROUTINE', 'INSERT', 'SELECT']);
     expect(web.permissions.global_privileges).toEqual(['USAGE']);
     expect(acc.get(`${P}locked@%`)).toMatchObject({ is_locked: true, is_active: false });
+    // SHOW GRANTS prints password hashes (IDENTIFIED BY PASSWORD '*…'): they are never stored or served.
+    const collector = acc.get(`${P}collector@127.0.0.1`);
+    expect(JSON.stringify(collector)).toContain("IDENTIFIED BY PASSWORD '<redacted>'");
+    const [[{ hash }]] = await mariaRoot((c) => c.query<any[]>(`SELECT authentication_string AS hash FROM mysql.user WHERE User = ? AND Host = '127.0.0.1'`, [`${P}collector`]));
+    expect(hash).toMatch(/^\*[0-9A-F]{40}$/);
+    const stored = await t.app.deps.prisma.currentAccount.findMany({ where: { instanceId: myInstance } });
+    expect(JSON.stringify(stored)).not.toContain(hash);
+    expect(JSON.stringify([...acc.values()])).not.toContain(hash);
     // Filters: GraphQL can ask for superusers only.
     const su = await gql(t.url, 'query S($i: ID) { accounts(instanceId: $i, isSuperuser: true, search: "' + P + '") { totalCount edges { node { username privileges instance { id } } } } }', { i: String(myInstance) }, admin);
     expect(su.body.data.accounts.edges.map((e: any) => e.node.username)).toEqual([`${P}dba@%`]);
