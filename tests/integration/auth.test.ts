@@ -90,14 +90,16 @@ describe('tokens', () => {
     }
   });
 
-  it('POST /api/refresh and /auth/api/refresh mint a working access token from a refresh token', async () => {
-    const { refresh_token } = await login(t.url);
+  it('POST /api/refresh and /auth/api/refresh mint a working access token and the next refresh token', async () => {
+    let { refresh_token } = await login(t.url);
     for (const path of ['/api/refresh', '/auth/api/refresh']) {
       const res = await call(t.url, 'POST', path, { token: refresh_token });
       expect(res.status).toBe(200);
       expect(res.body.data).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
+      expect(res.body.data.refresh_token).not.toBe(refresh_token);
       const me = await call(t.url, 'GET', '/api/me', { token: res.body.data.access_token });
       expect(me.status).toBe(200);
+      refresh_token = res.body.data.refresh_token;
     }
   });
 
