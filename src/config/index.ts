@@ -7,6 +7,8 @@ import { z } from 'zod';
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** Unset or empty: undefined (the default depends on NODE_ENV). */
+const optionalBool = z.preprocess((v) => (v === '' ? undefined : v), bool.optional());
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalUrl = (protocols: string[]) =>
   z
@@ -64,8 +66,8 @@ const EnvSchema = z.object({
   GRAPHQL_MAX_DIRECTIVES: int(1, 1000).default(50),
   GRAPHQL_BATCH_LIMIT: int(0, 100).default(0),
   GRAPHQL_EXECUTION_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
-  GRAPHQL_INTROSPECTION: bool.optional(),
-  GRAPHQL_GRAPHIQL: bool.optional(),
+  GRAPHQL_INTROSPECTION: optionalBool,
+  GRAPHQL_GRAPHIQL: optionalBool,
   TRUST_PROXY: bool.default('false'),
   SCHEDULER_ENABLED: bool.default('true'),
   SCHEDULER_PROCESS_EVERY_MS: int(50, 60_000).default(1000),
