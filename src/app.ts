@@ -1,6 +1,8 @@
 /**
  * buildApp(): one HTTP server on one port serving REST (Express 5), GraphQL (yoga at /graphql),
- * GraphQL subscriptions (graphql-ws on the same path) and GraphiQL with local assets.
+ * GraphQL subscriptions (graphql-ws on the same path) and GraphiQL with local assets. Every request
+ * first passes the HTTP front (security headers, CORS, rate limits); the server's timeouts cut off
+ * slow clients.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,18 +20,20 @@ import { TokenService } from './auth/tokens.js';
 import { AuthUserCache } from './auth/authenticate.js';
 import { resolveJwtSecret } from './auth/jwt-secret.js';
 import { resolveCredentialKey } from './auth/credential-key.js';
-import { Limiter } from './lib/rate-limit.js';
+import { Limiter, RequestLimiter } from './lib/rate-limit.js';
 import { ensureBootstrapAdmin } from './services/users/user-service.js';
 import { seedDatabaseTypes } from './services/inventory/database-types.js';
 import { seedClassificationDefaults } from './services/classification/classification-service.js';
 import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir } from './graphql/yoga.js';
 import { attachGraphqlWs } from './graphql/ws.js';
 import { fastPathApplies, serveFast } from './graphql/fast-path.js';
+import { createHttpGuard, isGraphqlPath, readBody, sendFrontError, tooLarge } from './http/guard.js';
+import { deleteExpiredSessions } from './services/auth/auth-service.js';
 import { restRouter } from './rest/router.js';
 import { errorHandler, notFoundHandler } from './rest/handler.js';
 import { Scheduler } from './services/scheduler/scheduler-service.js';
 import { SyncWorker } from './services/sync/sync-worker.js';
-import { requestScopeMiddleware, runRequestInScope } from './logging/request-context.js';
+import { runRequestInScope } from './logging/request-context.js';
 
 export interface App {
   deps: AppDeps;
@@ -103,7 +107,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     limiters: {
       loginPerUser: new Limiter({ keyPrefix: `${prefix}rl:login:user`, points: config.loginLimitPerUser, durationSeconds: config.loginLimitWindow }, redis?.client),
       loginPerIp: new Limiter({ keyPrefix: `${prefix}rl:login:ip`, points: config.loginLimitPerIp, durationSeconds: config.loginLimitWindow }, redis?.client),
-      api: new Limiter({ keyPrefix: `${prefix}rl:api`, points: config.apiLimitPerUser, durationSeconds: config.apiLimitWindow }, redis?.client),
+      api: new RequestLimiter(
+        { keyPrefix: `${prefix}rl:api:`, perIp: config.apiLimitPerIp, perUser: config.apiLimitPerUser, durationSeconds: config.apiLimitWindow },
+        redis?.client,
+      ),
     },
     startedAt: new Date(),
   };
@@ -123,32 +130,48 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
-  app.use(requestScopeMiddleware);
   app.use(metrics.http());
-  app.use(GRAPHIQL_ASSETS_PATH, express.static(graphiqlAssetsDir(), { immutable: true, maxAge: '1d' }));
+  if (config.graphiql) app.use(GRAPHIQL_ASSETS_PATH, express.static(graphiqlAssetsDir(), { immutable: true, maxAge: '1d' }));
   app.get('/favicon.ico', (_req, res) => res.status(204).end());
   const yoga = buildYoga(deps);
   app.use(restRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps));
 
+  const guard = createHttpGuard(deps, deps.limiters.api);
+  const limits = { bodyLimit: config.bodyLimitBytes, batchLimit: config.graphqlBatchLimit };
+  const graphqlFailed = (res: http.ServerResponse) => (err: Error) => {
+    logger.error({ module: 'graphql', err }, 'GraphQL request failed');
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"message":"服务器内部错误"}]}');
+  };
   // GraphQL goes straight to yoga: Express adds nothing there but ~0.2 ms per request (bench/http).
-  const server = http.createServer((req, res) => {
-    if (req.url === '/graphql' || req.url?.startsWith('/graphql?')) {
+  const serveGraphql = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (fastPathApplies(req)) return void serveFast(yoga, req, res, limits).catch(graphqlFailed(res));
+    if (req.method !== 'POST') return void yoga(req, res);
+    // Other POST bodies (graphql-response+json, SSE, application/graphql…) get the same size limit;
+    // yoga takes a body already read from `req.body`.
+    readBody(req, config.bodyLimitBytes).then((body) => {
+      if (body === undefined) return sendFrontError(req, res, tooLarge(config.bodyLimitBytes));
+      (req as http.IncomingMessage & { body?: Buffer }).body = body;
+      void yoga(req, res);
+    }, graphqlFailed(res));
+  };
+  const server = http.createServer(
+    {
+      // Slow clients (slowloris): the whole header block within headersTimeout, the whole request
+      // within requestTimeout, idle keep-alive connections closed after keepAliveTimeout. Node
+      // checks the first two every connectionsCheckingInterval, so that follows the shorter one.
+      headersTimeout: config.http.headersTimeoutMs,
+      requestTimeout: config.http.requestTimeoutMs,
+      keepAliveTimeout: config.http.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.http.headersTimeoutMs / 4))),
+    },
+    (req, res) => {
       runRequestInScope(req, res, config.trustProxy, () => {
-        if (fastPathApplies(req)) {
-          serveFast(yoga, req, res).catch((err: Error) => {
-            logger.error({ module: 'graphql', err }, 'GraphQL request failed');
-            if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"message":"服务器内部错误"}]}');
-          });
-        } else void yoga(req, res);
+        guard.handle(req, res, () => (isGraphqlPath(req.url) ? serveGraphql(req, res) : app(req, res)));
       });
-    } else {
-      app(req, res);
-    }
-  });
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 60_000;
+    },
+  );
   const ws = attachGraphqlWs(server, yoga as never, deps);
   wsConnections = ws.connections;
 
@@ -172,6 +195,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     throw err;
   }
 
+  // Finished login sessions are deleted hourly (and per user at each login); every replica may run it.
+  const sessionSweeper = setInterval(() => {
+    deleteExpiredSessions(db.prisma).catch((err: Error) => logger.error({ module: 'auth', err }, `清理过期登录会话失败: ${err.message}`));
+  }, 3_600_000);
+  sessionSweeper.unref();
+
   let stopped = false;
   return {
     deps,
@@ -189,6 +218,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      clearInterval(sessionSweeper);
+      deps.limiters.api.close();
       // Sync work first (nothing new taken; what is queued stays for the other replicas), then jobs:
       // no new ones, running ones finish (each up to SCHEDULER_STOP_TIMEOUT_MS), locks released.
       await Promise.race([syncWorker.stop(), new Promise((r) => setTimeout(r, config.scheduler.stopTimeoutMs).unref())]);

@@ -23,6 +23,8 @@ export interface Ctx {
   method?: string;
   path?: string;
   log: Logger;
+  /** Aborted when the GraphQL operation ran past GRAPHQL_EXECUTION_TIMEOUT_MS: no further operation starts. */
+  signal?: AbortSignal;
 }
 
 export interface RequestInfo {
@@ -32,6 +34,8 @@ export interface RequestInfo {
   method?: string;
   path?: string;
   requestId?: string | null;
+  /** The HTTP request itself, on which the HTTP front may have left the verified access token. */
+  raw?: object;
 }
 
 export async function createContext(deps: AppDeps, req: RequestInfo): Promise<Ctx> {
@@ -42,7 +46,7 @@ export async function createContext(deps: AppDeps, req: RequestInfo): Promise<Ct
   let authError: AuthenticationError | undefined;
   if (bearer) {
     try {
-      user = await authenticateToken(deps.tokens, deps.authCache, bearer);
+      user = await authenticateToken(deps.tokens, deps.authCache, bearer, req.raw);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       authError = err as AuthenticationError;

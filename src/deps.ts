@@ -5,7 +5,7 @@ import type { Config } from './config/index.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import type { Logger } from './logging/logger.js';
 import type { UnifiedLogSink } from './logging/unified-log-sink.js';
-import type { Limiter } from './lib/rate-limit.js';
+import type { Limiter, RequestLimiter } from './lib/rate-limit.js';
 import type { PubSub } from './realtime/pubsub.js';
 import type { LogBroadcaster } from './realtime/log-stream.js';
 import type { FigureCache } from './lib/figure-cache.js';
@@ -35,7 +35,8 @@ export interface AppDeps {
   figures: FigureCache;
   /** Prometheus metrics of this process (GET /metrics). */
   metrics: Metrics;
-  limiters: { loginPerUser: Limiter; loginPerIp: Limiter; api: Limiter };
+  /** Login attempts per username and per IP; `api`: every request's budget per client IP and per user. */
+  limiters: { loginPerUser: Limiter; loginPerIp: Limiter; api: RequestLimiter };
   startedAt: Date;
   /** The job scheduler (Agenda); set by buildApp once its job store is connected. */
   scheduler?: Scheduler;

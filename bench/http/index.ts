@@ -148,6 +148,7 @@ async function main(): Promise<number> {
       LOGIN_RATE_LIMIT_PER_IP: '1000000',
       LOGIN_RATE_LIMIT_PER_USER: '1000000',
       API_RATE_LIMIT_PER_USER: '10000000',
+      API_RATE_LIMIT_PER_IP: '10000000',
     });
     const app = await buildApp(config, { stdout: null });
     cleanup.add('stop gateway', app.stop);

@@ -39,6 +39,7 @@ export async function startBenchGateway(cleanup: Cleanup, env: Record<string, st
     LOGIN_RATE_LIMIT_PER_IP: '1000000',
     LOGIN_RATE_LIMIT_PER_USER: '1000000',
     API_RATE_LIMIT_PER_USER: '10000000',
+    API_RATE_LIMIT_PER_IP: '10000000',
     ...env,
   });
   const app = await buildApp(config, { stdout: null });

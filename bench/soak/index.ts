@@ -70,7 +70,6 @@ async function startReplica(databaseUrl: string, redisPrefix: string): Promise<R
       LOGIN_RATE_LIMIT_PER_USER: '1000000',
       API_RATE_LIMIT_PER_USER: '10000000',
       API_RATE_LIMIT_PER_IP: '10000000',
-      GRAPHQL_RATE_LIMIT_PER_USER: '10000000',
       AUTO_CLASSIFY_AFTER_SYNC: 'true',
     },
   });

@@ -7,6 +7,8 @@ import { z } from 'zod';
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** Unset or empty: undefined (the default depends on NODE_ENV). */
+const optionalBool = z.preprocess((v) => (v === '' ? undefined : v), bool.optional());
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalUrl = (protocols: string[]) =>
   z
@@ -38,7 +40,19 @@ const EnvSchema = z.object({
   LOGIN_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(50),
   LOGIN_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(300),
   API_RATE_LIMIT_PER_USER: int(1, 10_000_000).default(3000),
+  API_RATE_LIMIT_PER_IP: int(1, 10_000_000).default(6000),
   API_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  HTTP_BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(20_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean))
+    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), {
+      message: 'comma-separated origins like https://dba.example.com (scheme://host[:port]), or *',
+    }),
   SYNC_CONCURRENCY: int(1, 64).default(4),
   SYNC_POLL_MS: int(100, 60_000).default(2000),
   SYNC_STALE_SECONDS: int(5, 86_400).default(60),
@@ -49,6 +63,13 @@ const EnvSchema = z.object({
   LOG_STREAM_REPLAY_LIMIT: int(0, 1_000_000).default(10_000),
   GRAPHQL_MAX_DEPTH: int(2, 50).default(10),
   GRAPHQL_MAX_COST: int(100, 1_000_000).default(5000),
+  GRAPHQL_MAX_ALIASES: int(1, 1000).default(20),
+  GRAPHQL_MAX_TOKENS: int(50, 100_000).default(1000),
+  GRAPHQL_MAX_DIRECTIVES: int(1, 1000).default(50),
+  GRAPHQL_BATCH_LIMIT: int(0, 100).default(0),
+  GRAPHQL_EXECUTION_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  GRAPHQL_INTROSPECTION: optionalBool,
+  GRAPHQL_GRAPHIQL: optionalBool,
   TRUST_PROXY: bool.default('false'),
   SCHEDULER_ENABLED: bool.default('true'),
   SCHEDULER_PROCESS_EVERY_MS: int(50, 60_000).default(1000),
@@ -80,7 +101,14 @@ export type Config = Readonly<{
   loginLimitPerIp: number;
   loginLimitWindow: number;
   apiLimitPerUser: number;
+  apiLimitPerIp: number;
   apiLimitWindow: number;
+  /** Largest JSON/form body (REST) and GraphQL request body, in bytes; larger ones get 413. */
+  bodyLimitBytes: number;
+  /** Slow-client protection of the HTTP server (slowloris): time to receive headers / the whole request, idle keep-alive. */
+  http: Readonly<{ headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number }>;
+  /** Origins allowed by CORS (browser clients on other origins); empty = same-origin only, ['*'] = any. */
+  corsOrigins: readonly string[];
   syncConcurrency: number;
   /** How often a replica looks for queued sync work it was not told about, and heartbeats its own. */
   syncPollMs: number;
@@ -98,6 +126,17 @@ export type Config = Readonly<{
   logStreamReplayLimit: number;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
+  graphqlMaxAliases: number;
+  graphqlMaxTokens: number;
+  graphqlMaxDirectives: number;
+  /** Operations per batched GraphQL request (a JSON array); 0 = batching refused. */
+  graphqlBatchLimit: number;
+  /** A query or mutation still running after this many ms is answered with a TIMEOUT error and stopped. */
+  graphqlExecutionTimeoutMs: number;
+  /** Schema introspection (__schema, __type); default off in production. */
+  graphqlIntrospection: boolean;
+  /** GraphiQL at /graphql for browsers; default off in production. */
+  graphiql: boolean;
   trustProxy: boolean;
   scheduler: Readonly<{
     enabled: boolean;
@@ -124,6 +163,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
   }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration:\n  HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
+  const production = e.NODE_ENV === 'production';
   return Object.freeze({
     env: e.NODE_ENV,
     port: e.PORT,
@@ -144,7 +187,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginLimitPerIp: e.LOGIN_RATE_LIMIT_PER_IP,
     loginLimitWindow: e.LOGIN_RATE_LIMIT_WINDOW_SECONDS,
     apiLimitPerUser: e.API_RATE_LIMIT_PER_USER,
+    apiLimitPerIp: e.API_RATE_LIMIT_PER_IP,
     apiLimitWindow: e.API_RATE_LIMIT_WINDOW_SECONDS,
+    bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+    http: Object.freeze({
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    }),
+    corsOrigins: Object.freeze([...e.CORS_ORIGINS]),
     syncConcurrency: e.SYNC_CONCURRENCY,
     syncPollMs: e.SYNC_POLL_MS,
     syncStaleSeconds: e.SYNC_STALE_SECONDS,
@@ -155,6 +206,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logStreamReplayLimit: e.LOG_STREAM_REPLAY_LIMIT,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: e.GRAPHQL_MAX_COST,
+    graphqlMaxAliases: e.GRAPHQL_MAX_ALIASES,
+    graphqlMaxTokens: e.GRAPHQL_MAX_TOKENS,
+    graphqlMaxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+    graphqlBatchLimit: e.GRAPHQL_BATCH_LIMIT,
+    graphqlExecutionTimeoutMs: e.GRAPHQL_EXECUTION_TIMEOUT_MS,
+    graphqlIntrospection: e.GRAPHQL_INTROSPECTION ?? !production,
+    graphiql: e.GRAPHQL_GRAPHIQL ?? !production,
     trustProxy: e.TRUST_PROXY,
     scheduler: Object.freeze({
       enabled: e.SCHEDULER_ENABLED,

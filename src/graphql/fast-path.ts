@@ -2,14 +2,20 @@
  * A direct HTTP path for the common GraphQL request — POST, JSON in, JSON out, query or mutation —
  * that runs yoga's own envelop pipeline (same schema, plugins, caches, error masking, limits, context)
  * without yoga's Fetch-API request/response translation, which cost as much CPU as executing the
- * query (bench/http). Everything else (GET, GraphiQL, SSE, multipart, batches, subscriptions) is
- * left to yoga, and this path answers exactly as yoga does for the cases it takes.
+ * query (bench/http). Everything else (GET, GraphiQL, SSE, multipart, subscriptions) is left to
+ * yoga, and this path answers as yoga does for the cases it takes, batches and limits included.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
+import { readBody, tooLarge } from '../http/guard.js';
 
-const MAX_BODY_BYTES = 1024 * 1024;
+export interface FastPathLimits {
+  /** Largest request body in bytes (HTTP_BODY_LIMIT_BYTES). */
+  bodyLimit: number;
+  /** Operations per batched request; 0 = batches refused (GRAPHQL_BATCH_LIMIT). */
+  batchLimit: number;
+}
 
 /** Whether this request is one the fast path serves; otherwise yoga gets it untouched. */
 export function fastPathApplies(req: IncomingMessage): boolean {
@@ -21,29 +27,22 @@ export function fastPathApplies(req: IncomingMessage): boolean {
   return !/text\/event-stream|multipart\/mixed|application\/graphql-response\+json/i.test(accept);
 }
 
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(undefined);
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, { status, body, headers = {} }: Reply): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
+
+const requestError = (status: number, message: string, code = 'BAD_REQUEST'): Reply => ({
+  status,
+  body: { errors: [{ message, extensions: { code, status } }] },
+});
 
 /** Moves `extensions.http` (status, headers) set by domain errors onto the HTTP response, as yoga does. */
 function httpFromErrors(result: ExecutionResult): { status: number; headers: Record<string, string> } {
@@ -60,21 +59,39 @@ function httpFromErrors(result: ExecutionResult): { status: number; headers: Rec
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function serveFast(yoga: YogaServerInstance<any, any>, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const raw = await readBody(req);
-  if (raw === undefined) return send(res, 413, { errors: [{ message: 'Request body too large' }] });
-  let params: { query?: unknown; variables?: unknown; operationName?: unknown };
-  try {
-    params = JSON.parse(raw);
-  } catch {
-    return send(res, 400, { errors: [{ message: 'POST body sent invalid JSON.' }] });
+export async function serveFast(yoga: YogaServerInstance<any, any>, req: IncomingMessage, res: ServerResponse, limits: FastPathLimits): Promise<void> {
+  const raw = await readBody(req, limits.bodyLimit);
+  if (raw === undefined) {
+    const err = tooLarge(limits.bodyLimit);
+    return send(res, { status: 413, body: { errors: [{ message: err.message, extensions: { code: err.code, type: err.type, status: 413, details: err.details } }] } });
   }
+  let params: unknown;
+  try {
+    params = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return send(res, requestError(400, 'POST body sent invalid JSON.'));
+  }
+  if (Array.isArray(params)) {
+    // Batches: refused unless enabled, and bounded (each operation still meets every other limit).
+    if (limits.batchLimit === 0) return send(res, requestError(400, 'Batching is not supported.'));
+    if (params.length === 0) return send(res, requestError(400, 'Must provide query string.'));
+    if (params.length > limits.batchLimit) return send(res, requestError(413, `Batching is limited to ${limits.batchLimit} operations per request.`));
+    const replies = await Promise.all(params.map((p) => runOne(yoga, req, p)));
+    const headers = Object.assign({}, ...replies.map((r) => r.headers ?? {}));
+    return send(res, { status: 200, body: replies.map((r) => r.body), headers });
+  }
+  send(res, await runOne(yoga, req, params));
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function runOne(yoga: YogaServerInstance<any, any>, req: IncomingMessage, input: unknown): Promise<Reply> {
+  const params = input as { query?: unknown; variables?: unknown; operationName?: unknown } | null;
   if (!params || typeof params !== 'object' || Array.isArray(params) || typeof params.query !== 'string') {
-    return send(res, 400, { errors: [{ message: 'Must provide query string.' }] });
+    return requestError(400, 'Must provide query string.');
   }
   const variables = params.variables ?? undefined;
   if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
-    return send(res, 400, { errors: [{ message: 'Invalid variables: must be an object.' }] });
+    return requestError(400, 'Invalid variables: must be an object.');
   }
   const operationName = typeof params.operationName === 'string' ? params.operationName : undefined;
   // Yoga's context reads headers through a Fetch-style `request`; a minimal view is enough.
@@ -85,25 +102,26 @@ export async function serveFast(yoga: YogaServerInstance<any, any>, req: Incomin
   const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({ req, request, params });
   let document: DocumentNode;
   try {
+    // The token limit rejects from the parser.
     document = parse(params.query);
   } catch (err) {
-    return send(res, 400, { errors: [err instanceof GraphQLError ? err : { message: (err as Error).message }] });
+    return { status: 400, body: { errors: [err instanceof GraphQLError ? err : { message: (err as Error).message }] } };
   }
   let validationErrors: readonly GraphQLError[];
   try {
     validationErrors = validate(schema, document);
   } catch (err) {
-    // Abuse-limit plugins (depth, cost, aliases) reject by throwing from validation.
-    if (err instanceof GraphQLError) return send(res, 400, { errors: [err] });
+    // Abuse-limit plugins (depth, cost, aliases, directives) reject by throwing from validation.
+    if (err instanceof GraphQLError) return { status: 400, body: { errors: [err] } };
     throw err;
   }
-  if (validationErrors.length) return send(res, 400, { errors: validationErrors });
+  if (validationErrors.length) return { status: 400, body: { errors: validationErrors } };
   const op = getOperationAST(document, operationName);
-  if (!op) return send(res, 400, { errors: [{ message: 'Could not determine what operation to execute.' }] });
+  if (!op) return requestError(400, 'Could not determine what operation to execute.');
   if (op.operation === 'subscription') {
-    return send(res, 400, { errors: [{ message: 'Subscriptions are served over graphql-ws (or SSE with Accept: text/event-stream).' }] });
+    return requestError(400, 'Subscriptions are served over graphql-ws (or SSE with Accept: text/event-stream).');
   }
   const result = (await execute({ schema, document, variableValues: variables as Record<string, unknown> | undefined, operationName, contextValue: await contextFactory() })) as ExecutionResult;
   const { status, headers } = httpFromErrors(result);
-  send(res, status, result, headers);
+  return { status, body: result, headers };
 }

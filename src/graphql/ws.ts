@@ -4,7 +4,7 @@
  * anonymous or invalid one is closed with 4403 before any subscription starts.
  */
 import type { Server } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -13,6 +13,8 @@ import type { Ctx } from '../context.js';
 import { authenticateToken } from '../auth/authenticate.js';
 import { bearerToken } from '../auth/tokens.js';
 import { wsAuthorization } from './yoga.js';
+import { RateLimitError } from '../lib/errors.js';
+import { clientIpOf } from '../logging/request-context.js';
 
 type EnvelopedArgs = ExecutionArgs & {
   rootValue: { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
@@ -74,16 +76,38 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<object,
           socket: ctx.extra.socket,
           params: payload,
         });
+        const contextValue = await contextFactory();
+        // Every operation over the socket spends the same budget as an HTTP request would.
+        try {
+          await deps.limiters.api.consume(clientIpOf(ctx.extra.request, deps.config.trustProxy) ?? 'unknown', contextValue.user?.id);
+        } catch (err) {
+          if (!(err instanceof RateLimitError)) throw err;
+          return [new GraphQLError(err.message, { extensions: { code: err.code, type: err.type, status: err.status, details: err.details } })];
+        }
+        let document;
+        try {
+          document = parse(payload.query); // the token limit rejects from the parser
+        } catch (err) {
+          if (err instanceof GraphQLError) return [err];
+          throw err;
+        }
         const args = {
           schema,
           operationName: payload.operationName,
-          document: parse(payload.query),
+          document,
           variableValues: payload.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
+        let errors: readonly GraphQLError[];
+        try {
+          errors = validate(args.schema, args.document);
+        } catch (err) {
+          // Abuse-limit plugins (depth, cost, aliases, directives) reject by throwing from validation.
+          if (err instanceof GraphQLError) return [err];
+          throw err;
+        }
+        if (errors.length) return [...errors];
         return args;
       },
     },

@@ -78,6 +78,13 @@ export class RateLimitError extends AppError {
   }
 }
 
+/** An operation that ran past its time budget (GRAPHQL_EXECUTION_TIMEOUT_MS); its remaining work was stopped. */
+export class TimeoutError extends AppError {
+  readonly type = 'TimeoutError';
+  readonly status = 504;
+  readonly code = 'TIMEOUT';
+}
+
 export class DatabaseError extends AppError {
   readonly type = 'DatabaseError';
   readonly code = 'DATABASE_ERROR';

@@ -56,3 +56,123 @@ export class Limiter {
     await this.impl.delete(key).catch(() => {});
   }
 }
+
+/** What a request may still spend in the tighter of its budgets (for the X-RateLimit-* headers). */
+export interface Budget {
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+}
+
+export interface RequestLimiterSpec {
+  keyPrefix: string;
+  perIp: number;
+  perUser: number;
+  durationSeconds: number;
+}
+
+/**
+ * INCR each key, starting its window on the first hit; returns [count, ms left] per key. Both
+ * budgets of a request (client IP, user) are spent by this one script: one Redis round trip.
+ */
+const SPEND_LUA = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, ARGV[1])
+    ttl = tonumber(ARGV[1])
+  end
+  out[#out + 1] = n
+  out[#out + 1] = ttl
+end
+return out`;
+
+type SpendingRedis = Redis & { wfSpendBudget(numKeys: number, ...args: (string | number)[]): Promise<number[]> };
+
+const RATE_LIMIT_MESSAGE = '请求过于频繁，请稍后再试';
+
+/** A spent API budget: which one, and whether this is its first refusal in the window (logged once). */
+export class BudgetExceededError extends RateLimitError {
+  constructor(
+    retryAfterSeconds: number,
+    limit: number,
+    readonly scope: 'ip' | 'user',
+    readonly firstInWindow: boolean,
+  ) {
+    super(RATE_LIMIT_MESSAGE, retryAfterSeconds, limit);
+  }
+}
+
+/**
+ * The general API budget of every HTTP request and GraphQL operation: one point of the client IP's
+ * budget and, when the request carries a valid access token, one of the user's, in fixed windows.
+ * With Redis the counters are shared by every replica (one script call per request); without Redis,
+ * or while Redis does not answer, they are counted in this process.
+ */
+export class RequestLimiter {
+  private readonly redis?: SpendingRedis;
+  private readonly memory = new Map<string, { n: number; resetAt: number }>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    readonly spec: RequestLimiterSpec,
+    redis?: Redis,
+  ) {
+    if (redis) {
+      if (!('wfSpendBudget' in redis)) redis.defineCommand('wfSpendBudget', { lua: SPEND_LUA });
+      this.redis = redis as SpendingRedis;
+    }
+    // Expired in-process windows are dropped once per window, so idle clients cost no memory.
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const [k, w] of this.memory) if (w.resetAt <= now) this.memory.delete(k);
+    }, spec.durationSeconds * 1000);
+    this.sweeper.unref();
+  }
+
+  /** Spends one point for `ip` (and `userId`); throws RateLimitError when either budget is exhausted. */
+  async consume(ip: string, userId?: number): Promise<Budget> {
+    const keys = [`${this.spec.keyPrefix}ip:${ip}`];
+    const limits = [this.spec.perIp];
+    if (userId !== undefined) {
+      keys.push(`${this.spec.keyPrefix}user:${userId}`);
+      limits.push(this.spec.perUser);
+    }
+    const windowMs = this.spec.durationSeconds * 1000;
+    let counts: number[] | undefined;
+    if (this.redis && this.redis.status === 'ready') {
+      counts = await this.redis.wfSpendBudget(keys.length, ...keys, windowMs).catch(() => undefined);
+    }
+    counts ??= this.spendInMemory(keys, windowMs);
+    let budget: Budget | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const n = Number(counts[2 * i]);
+      const resetSeconds = Math.max(1, Math.ceil(Number(counts[2 * i + 1]) / 1000));
+      if (n > limits[i]!) throw new BudgetExceededError(resetSeconds, limits[i]!, i === 0 ? 'ip' : 'user', n === limits[i]! + 1);
+      const remaining = limits[i]! - n;
+      if (!budget || remaining < budget.remaining) budget = { limit: limits[i]!, remaining, resetSeconds };
+    }
+    return budget!;
+  }
+
+  private spendInMemory(keys: string[], windowMs: number): number[] {
+    const now = Date.now();
+    const out: number[] = [];
+    for (const key of keys) {
+      let w = this.memory.get(key);
+      if (!w || w.resetAt <= now) {
+        w = { n: 0, resetAt: now + windowMs };
+        this.memory.set(key, w);
+      }
+      w.n++;
+      out.push(w.n, w.resetAt - now);
+    }
+    return out;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+}

@@ -5,7 +5,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
 
 export interface RequestScope {
   request_id: string;
@@ -31,18 +30,6 @@ export function requestIdOf(header: string | undefined | null): string {
   return header && /^[\w.:-]{1,64}$/.test(header) ? header : randomUUID();
 }
 
-export function requestScopeMiddleware(req: Request, res: Response, next: NextFunction): void {
-  const scope: RequestScope = {
-    request_id: requestIdOf(req.get('x-request-id')),
-    ip_address: req.ip,
-    method: req.method,
-    url: req.originalUrl.split('?')[0],
-    user_agent: req.get('user-agent')?.slice(0, 300),
-  };
-  res.setHeader('X-Request-Id', scope.request_id);
-  storage.run(scope, next);
-}
-
 /** The client address of a raw Node request (X-Forwarded-For only behind a trusted proxy). */
 export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | undefined {
   if (trustProxy) {
@@ -53,7 +40,7 @@ export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | 
   return req.socket.remoteAddress;
 }
 
-/** The same scope as requestScopeMiddleware, for requests served without Express (GraphQL). */
+/** Opens the request's scope (every request, before the HTTP front) and echoes its X-Request-Id. */
 export function runRequestInScope(req: IncomingMessage, res: ServerResponse, trustProxy: boolean, fn: () => void): void {
   const header = req.headers['x-request-id'];
   const scope: RequestScope = {

@@ -8,10 +8,7 @@ import * as accounts from '../services/accounts/account-service.js';
 
 const optional = <T extends z.ZodTypeAny>(s: T) => s.nullish().transform((v) => v ?? undefined);
 
-export const listAccountsOp = operation({
-  name: 'accounts',
-  requires: 'view',
-  input: listQuerySchema({
+const listAccountsInput = listQuerySchema({
     sortFields: {
       username: 'username',
       last_change_time: 'lastChangeTime',
@@ -30,8 +27,21 @@ export const listAccountsOp = operation({
     isActive: optional(looseBoolean),
     classificationId: optional(idSchema),
     includeDeleted: optional(looseBoolean),
-  }),
+  });
+
+export const listAccountsOp = operation({
+  name: 'accounts',
+  requires: 'view',
+  input: listAccountsInput,
   run: (ctx, q) => accounts.listAccounts(ctx.deps, q),
+});
+
+/** The accounts under an instance path (/api/instances/{id}/accounts): 404 when the instance does not exist. */
+export const instanceAccountsOp = operation({
+  name: 'instanceAccounts',
+  requires: 'view',
+  input: listAccountsInput.extend({ instanceId: idSchema }),
+  run: (ctx, q) => accounts.listInstanceAccounts(ctx.deps, q),
 });
 
 export const getAccountOp = operation({

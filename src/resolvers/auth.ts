@@ -1,7 +1,7 @@
-/** Login, refresh and me: one operation each, served by GraphQL and REST. */
+/** Login, refresh, logout and me: one operation each, served by GraphQL and REST. */
 import { z } from 'zod';
 import { operation } from './operation.js';
-import { currentUser, login, refresh } from '../services/auth/auth-service.js';
+import { currentUser, login, logout, refresh } from '../services/auth/auth-service.js';
 import { permissionsOf, type Role } from '../auth/permissions.js';
 
 export const loginOp = operation({
@@ -18,7 +18,14 @@ export const refreshOp = operation({
   name: 'refresh',
   requires: 'public', // the refresh token itself is the credential
   input: z.object({ refreshToken: z.string().max(4096).optional() }),
-  run: (ctx, input) => refresh(ctx.deps, input.refreshToken ?? ctx.bearer),
+  run: (ctx, input) => refresh(ctx.deps, input.refreshToken ?? ctx.bearer, { ip: ctx.ip, userAgent: ctx.userAgent }),
+});
+
+export const logoutOp = operation({
+  name: 'logout',
+  requires: 'public', // the presented token (refresh token argument, or the bearer) names the session
+  input: z.object({ refreshToken: z.string().max(4096).optional() }),
+  run: (ctx, input) => logout(ctx.deps, { refreshToken: input.refreshToken, bearer: ctx.bearer }, { ip: ctx.ip, userAgent: ctx.userAgent }),
 });
 
 export const meOp = operation({

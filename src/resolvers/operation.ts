@@ -6,7 +6,7 @@
 import type { ZodTypeAny, output } from 'zod';
 import type { Ctx } from '../context.js';
 import { forbiddenMessage, hasPermission, type Requirement } from '../auth/permissions.js';
-import { AuthenticationError, AuthorizationError } from '../lib/errors.js';
+import { AuthenticationError, AuthorizationError, TimeoutError } from '../lib/errors.js';
 import { parseInput } from '../lib/validation.js';
 
 export interface Operation<S extends ZodTypeAny, O> {
@@ -49,6 +49,8 @@ export function authorize(ctx: Ctx, requires: Requirement, operationName: string
 }
 
 export async function execute<S extends ZodTypeAny, O>(op: Operation<S, O>, ctx: Ctx, raw: unknown): Promise<O> {
+  // A GraphQL operation past its time budget has been answered already: start nothing more for it.
+  if (ctx.signal?.aborted) throw new TimeoutError('操作超时，已停止', { timeout_ms: ctx.deps.config.graphqlExecutionTimeoutMs });
   authorize(ctx, op.requires, op.name);
   return op.run(ctx, parseInput(op.input, raw ?? {}));
 }

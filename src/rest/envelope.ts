@@ -30,20 +30,33 @@ function restDetails(details: Record<string, unknown>): Record<string, unknown> 
   return { ...details, errors: errors.map((e: { field: string; message: string }) => ({ ...e, field: e.field.split('.').map(camelToSnake).join('.') })) };
 }
 
-export function sendError(res: Response, err: AppError): void {
-  if (err instanceof RateLimitError) {
-    res.setHeader('Retry-After', String(err.retryAfterSeconds));
-    if (err.limit !== undefined) res.setHeader('X-RateLimit-Limit', String(err.limit));
-    res.setHeader('X-RateLimit-Remaining', '0');
-    res.setHeader('X-RateLimit-Reset', String(Math.ceil(Date.now() / 1000) + err.retryAfterSeconds));
-  }
-  if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
-  res.status(err.status).json({
+/** The Retry-After and X-RateLimit-* headers of a 429. */
+export function rateLimitHeaders(err: RateLimitError): Record<string, string> {
+  const headers: Record<string, string> = {
+    'Retry-After': String(err.retryAfterSeconds),
+    'X-RateLimit-Remaining': '0',
+    'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + err.retryAfterSeconds),
+  };
+  if (err.limit !== undefined) headers['X-RateLimit-Limit'] = String(err.limit);
+  return headers;
+}
+
+/** The documented error body: {status: "error", success: false, error, message, code, details}. */
+export function errorEnvelope(err: AppError) {
+  return {
     status: 'error',
     success: false,
     error: err.type,
     message: err.message,
     code: err.status,
     details: restDetails(err.details),
-  });
+  };
+}
+
+export function sendError(res: Response, err: AppError): void {
+  if (err instanceof RateLimitError) {
+    for (const [name, value] of Object.entries(rateLimitHeaders(err))) res.setHeader(name, value);
+  }
+  if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  res.status(err.status).json(errorEnvelope(err));
 }

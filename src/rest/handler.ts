@@ -43,6 +43,7 @@ export function restContext(deps: AppDeps, req: Request): Promise<Ctx> {
     method: req.method,
     path: req.originalUrl.split('?')[0],
     requestId: req.get('x-request-id'),
+    raw: req,
   });
 }
 

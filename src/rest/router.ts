@@ -16,12 +16,11 @@ import { schedulerRoutes } from './scheduler.js';
 import { classificationRoutes } from './classification.js';
 import { metricsRoutes } from './metrics.js';
 
-export const JSON_BODY_LIMIT = '1mb';
-
 export function restRouter(deps: AppDeps): Router {
   const r = Router();
-  r.use(express.json({ limit: JSON_BODY_LIMIT, strict: true }));
-  r.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
+  // HTTP_BODY_LIMIT_BYTES: a larger body is a 413 envelope (errorHandler), GraphQL has the same limit.
+  r.use(express.json({ limit: deps.config.bodyLimitBytes, strict: true }));
+  r.use(express.urlencoded({ extended: false, limit: deps.config.bodyLimitBytes }));
   r.use(healthRoutes(deps));
   r.use(authRoutes(deps));
   r.use(userRoutes(deps));

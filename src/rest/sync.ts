@@ -66,7 +66,7 @@ export function syncRoutes(deps: AppDeps): Router {
   );
   r.get(
     ['/instances/instances/:instanceId/accounts', '/instance_accounts/:instanceId/accounts', '/api/instances/:instanceId/accounts'],
-    rest(deps, accountOps.listAccountsOp, (req) => ({ ...queryInput(req), instanceId: req.params.instanceId }), (res, page) => sendPage(res, page, accountJson)),
+    rest(deps, accountOps.instanceAccountsOp, (req) => ({ ...queryInput(req), instanceId: req.params.instanceId }), (res, page) => sendPage(res, page, accountJson)),
   );
   r.get(['/api/account-changes'], rest(deps, accountOps.accountChangesOp, queryInput, (res, page) => sendPage(res, page, changeJson)));
   return r;

@@ -1,8 +1,8 @@
-/** Authentication: login, refresh, me. */
+/** Authentication: login, refresh, logout, me. */
 import { builder, scopesFor } from './builder.js';
 import { User } from './user.js';
 import { execute } from '../resolvers/operation.js';
-import { loginOp, meOp, refreshOp } from '../resolvers/auth.js';
+import { loginOp, logoutOp, meOp, refreshOp } from '../resolvers/auth.js';
 import type { LoginResult, RefreshResult } from '../services/auth/auth-service.js';
 import { PERMISSIONS } from '../auth/permissions.js';
 
@@ -21,6 +21,7 @@ const LoginPayload = builder.objectRef<LoginResult>('LoginPayload').implement({
 const RefreshPayload = builder.objectRef<RefreshResult>('RefreshPayload').implement({
   fields: (t) => ({
     accessToken: t.exposeString('accessToken'),
+    refreshToken: t.exposeString('refreshToken', { description: 'replaces the refresh token presented, which is now spent' }),
     tokenType: t.exposeString('tokenType'),
     expiresIn: t.exposeInt('expiresIn'),
   }),
@@ -58,8 +59,18 @@ builder.mutationFields((t) => ({
   }),
   refresh: t.field({
     type: RefreshPayload,
-    description: 'A new access token for a refresh token (argument, or the Authorization header)',
+    description:
+      'A new access token and refresh token for a refresh token (argument, or the Authorization header). Each refresh token works once; presenting a spent one ends its login session.',
     args: { refreshToken: t.arg.string() },
     resolve: (_root, args, ctx) => execute(refreshOp, ctx, { refreshToken: args.refreshToken ?? undefined }),
+  }),
+  logout: t.field({
+    type: 'Boolean',
+    description: 'Ends the login session of the refresh token (argument) or of the bearer token: its refresh and access tokens stop working',
+    args: { refreshToken: t.arg.string() },
+    resolve: async (_root, args, ctx) => {
+      await execute(logoutOp, ctx, { refreshToken: args.refreshToken ?? undefined });
+      return true;
+    },
   }),
 }));

@@ -41,6 +41,9 @@ export async function startReplica(databaseUrl: string, redisPrefix: string, env
     LOG_LEVEL: 'silent',
     LOGIN_RATE_LIMIT_PER_IP: '1000',
     LOGIN_RATE_LIMIT_PER_USER: '1000',
+    // Every test client is 127.0.0.1: generous API budgets (tests of the limits set their own).
+    API_RATE_LIMIT_PER_IP: '1000000',
+    API_RATE_LIMIT_PER_USER: '1000000',
     ...env,
   });
   const app = await buildApp(config, { stdout: null });

@@ -38,6 +38,9 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     LOG_LEVEL: 'silent',
     LOGIN_RATE_LIMIT_PER_IP: '1000',
     LOGIN_RATE_LIMIT_PER_USER: '1000',
+    // Every test client is 127.0.0.1: generous API budgets (tests of the limits set their own).
+    API_RATE_LIMIT_PER_IP: '1000000',
+    API_RATE_LIMIT_PER_USER: '1000000',
     ...env,
   });
   let app: App;

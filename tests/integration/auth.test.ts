@@ -90,14 +90,16 @@ describe('tokens', () => {
     }
   });
 
-  it('POST /api/refresh and /auth/api/refresh mint a working access token from a refresh token', async () => {
-    const { refresh_token } = await login(t.url);
+  it('POST /api/refresh and /auth/api/refresh mint a working access token and the next refresh token', async () => {
+    let { refresh_token } = await login(t.url);
     for (const path of ['/api/refresh', '/auth/api/refresh']) {
       const res = await call(t.url, 'POST', path, { token: refresh_token });
       expect(res.status).toBe(200);
       expect(res.body.data).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
+      expect(res.body.data.refresh_token).not.toBe(refresh_token);
       const me = await call(t.url, 'GET', '/api/me', { token: res.body.data.access_token });
       expect(me.status).toBe(200);
+      refresh_token = res.body.data.refresh_token;
     }
   });
 
@@ -141,6 +143,146 @@ describe('tokens', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
     expectErrorEnvelope(res.body, 'AuthenticationError', 401);
+  });
+});
+
+const SECRET = 'test-secret-that-is-long-enough-0123456789';
+const FAMILY = '3f1f6c1e-8a47-4b0e-9c55-1d2f3a4b5c6d';
+
+describe('token validation', () => {
+  /** A token exactly like the gateway's (HS256, iss, sub, typ, ver, fam, jti, exp), with `override`s. */
+  function craft(typ: 'access' | 'refresh', opts: jwt.SignOptions = {}, secret = SECRET) {
+    return jwt.sign({ typ, ver: 0, fam: FAMILY }, secret, { subject: '1', issuer: 'whalefall', expiresIn: 600, jwtid: '7d1e2b8a-2f3c-4d5e-8f90-1a2b3c4d5e6f', ...opts });
+  }
+  const header = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+  type Typ = 'access' | 'refresh';
+  it.each([
+    ['alg none', (typ: Typ) => `${header({ alg: 'none', typ: 'JWT' })}.${craft(typ).split('.')[1]}.`, 'token_invalid'],
+    ['HS512 with the right secret', (typ: Typ) => craft(typ, { algorithm: 'HS512' }), 'token_invalid'],
+    ['a wrong secret', (typ: Typ) => craft(typ, {}, 'another-secret-another-secret-12345'), 'token_invalid'],
+    ['an expired token', (typ: Typ) => craft(typ, { expiresIn: -60 }), 'token_expired'],
+    ['a not-yet-valid token (nbf in the future)', (typ: Typ) => craft(typ, { notBefore: 3600 }), 'token_not_yet_valid'],
+    ['no expiry at all', (typ: Typ) => jwt.sign({ typ, ver: 0, fam: FAMILY }, SECRET, { subject: '1', issuer: 'whalefall', jwtid: 'x' }), 'token_invalid'],
+  ] as const)('refuses %s as access token (REST, GraphQL) and as refresh token', async (_name, make, reason) => {
+    const access = make('access');
+    const rest = await call(t.url, 'GET', '/api/me', { token: access });
+    expect(rest.status).toBe(401);
+    expect(rest.body.details.reason).toBe(reason);
+    const graphql = await gql(t.url, '{ me { id } }', {}, access);
+    expect(graphql.body.errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason } });
+    const refreshed = await call(t.url, 'POST', '/api/refresh', { token: make('refresh') });
+    expect(refreshed.status).toBe(401);
+    expect(refreshed.body.details.reason).toBe(reason);
+  });
+
+  it('refuses a well-signed refresh token whose session the gateway never issued', async () => {
+    const res = await call(t.url, 'POST', '/api/refresh', { token: craft('refresh') });
+    expect(res.status).toBe(401);
+    expect(res.body.details.reason).toBe('token_revoked');
+  });
+});
+
+describe('refresh-token rotation and login sessions', () => {
+  it('rotates on every use: each refresh answers a new pair in the same session, and all of them work', async () => {
+    const first = await login(t.url);
+    const r1 = await call(t.url, 'POST', '/api/refresh', { token: first.refresh_token });
+    expect(r1.status).toBe(200);
+    const r2 = await call(t.url, 'POST', '/api/refresh', { json: { refresh_token: r1.body.data.refresh_token } });
+    expect(r2.status).toBe(200);
+    const g = await gql(t.url, 'mutation R($t: String) { refresh(refreshToken: $t) { accessToken refreshToken } }', { t: r2.body.data.refresh_token });
+    expect(g.body.errors).toBeUndefined();
+    const family = (jwt.decode(first.refresh_token) as { fam: string }).fam;
+    for (const token of [r1.body.data.refresh_token, r2.body.data.refresh_token, g.body.data.refresh.refreshToken]) {
+      expect((jwt.decode(token) as { fam: string }).fam).toBe(family);
+    }
+    for (const access of [first.access_token, r1.body.data.access_token, g.body.data.refresh.accessToken]) {
+      expect((await call(t.url, 'GET', '/api/me', { token: access })).status).toBe(200);
+    }
+    const used = await t.app.deps.prisma.refreshToken.count({ where: { familyId: family, usedAt: { not: null } } });
+    expect(used).toBe(3);
+  });
+
+  it('revokes the whole session when a spent refresh token is presented again, and logs it', async () => {
+    const other = await login(t.url); // another session of the same user: unaffected
+    const s = await login(t.url);
+    const rotated = await call(t.url, 'POST', '/api/refresh', { token: s.refresh_token });
+    expect(rotated.status).toBe(200);
+    const { access_token: newAccess, refresh_token: newRefresh } = rotated.body.data;
+
+    const replay = await call(t.url, 'POST', '/api/refresh', { token: s.refresh_token });
+    expect(replay.status).toBe(401);
+    expect(replay.body).toMatchObject({ error: 'AuthenticationError', details: { reason: 'token_reused' } });
+
+    // Everything of that session stops working: the newest refresh token, and its access tokens.
+    const next = await call(t.url, 'POST', '/api/refresh', { token: newRefresh });
+    expect(next.status).toBe(401);
+    expect(next.body.details.reason).toBe('token_revoked');
+    for (const access of [newAccess, s.access_token]) {
+      const me = await call(t.url, 'GET', '/api/me', { token: access });
+      expect(me.status).toBe(401);
+      expect(me.body.details.reason).toBe('token_revoked');
+    }
+    expect((await call(t.url, 'GET', '/api/me', { token: other.access_token })).status).toBe(200);
+    expect((await call(t.url, 'POST', '/api/refresh', { token: other.refresh_token })).status).toBe(200);
+
+    const family = (jwt.decode(s.refresh_token) as { fam: string }).fam;
+    const row = await eventually(() =>
+      t.app.deps.prisma.unifiedLog.findFirst({ where: { module: 'auth', level: 'WARNING', context: { path: ['family_id'], equals: family } } }),
+    );
+    expect(row.context).toMatchObject({ event: 'refresh_token_reuse', username: 'admin' });
+    expect(JSON.stringify(row)).not.toContain(s.refresh_token.split('.')[2]!);
+    expect(await t.app.deps.prisma.refreshTokenFamily.findUnique({ where: { id: family } })).toMatchObject({ revokedReason: 'reuse' });
+  });
+
+  it('logout ends the session of the presented token (REST and GraphQL), idempotently, and only that session', async () => {
+    const other = await login(t.url);
+    const s = await login(t.url);
+    const out = await call(t.url, 'POST', '/auth/logout', { token: s.access_token });
+    expect(out.status).toBe(200);
+    expect(out.body).toMatchObject({ status: 'success', message: '登出成功' });
+    expect((await call(t.url, 'GET', '/api/me', { token: s.access_token })).status).toBe(401);
+    const refreshed = await call(t.url, 'POST', '/api/refresh', { token: s.refresh_token });
+    expect(refreshed.status).toBe(401);
+    expect(refreshed.body.details.reason).toBe('token_revoked');
+    expect((await call(t.url, 'GET', '/auth/logout', { token: s.access_token })).status).toBe(200); // again: still fine
+    expect((await call(t.url, 'GET', '/api/me', { token: other.access_token })).status).toBe(200);
+
+    // GraphQL, by refresh token (an access token that has expired cannot name the session).
+    const g = await gql(t.url, 'mutation L($t: String) { logout(refreshToken: $t) }', { t: other.refresh_token });
+    expect(g.body.data.logout).toBe(true);
+    expect((await call(t.url, 'GET', '/api/me', { token: other.access_token })).status).toBe(401);
+    expect((await call(t.url, 'POST', '/api/refresh', { token: other.refresh_token })).status).toBe(401);
+
+    const anonymous = await call(t.url, 'POST', '/auth/logout');
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('a password change revokes the user’s access and refresh tokens', async () => {
+    const admin = await login(t.url);
+    const u = await userWithRole(t.url, admin.access_token, 'user');
+    const changed = await call(t.url, 'PUT', `/api/users/${u.id}`, { token: admin.access_token, json: { password: 'N3wPassword' } });
+    expect(changed.status).toBe(200);
+    const me = await call(t.url, 'GET', '/api/me', { token: u.token });
+    expect(me.status).toBe(401);
+    expect(me.body.details.reason).toBe('token_revoked');
+    expect((await call(t.url, 'POST', '/api/refresh', { token: u.refresh })).status).toBe(401);
+    const families = await t.app.deps.prisma.refreshTokenFamily.findMany({ where: { userId: u.id } });
+    expect(families.every((f) => f.revokedReason === 'password_changed')).toBe(true);
+    expect((await call(t.url, 'POST', '/auth/login', { json: { username: u.username, password: 'N3wPassword' } })).status).toBe(200);
+  });
+
+  it('deletes finished sessions (expired) when their user logs in again', async () => {
+    const admin = await login(t.url);
+    const u = await userWithRole(t.url, admin.access_token, 'viewer');
+    const past = new Date(Date.now() - 60_000);
+    await t.app.deps.prisma.refreshTokenFamily.create({
+      data: { id: '0b0e5a52-96a4-4c1b-8d9e-0f1e2d3c4b5a', userId: u.id, expiresAt: past, tokens: { create: { id: '1c1e5a52-96a4-4c1b-8d9e-0f1e2d3c4b5a', expiresAt: past } } },
+    });
+    await login(t.url, u.username, u.password);
+    expect(await t.app.deps.prisma.refreshTokenFamily.findUnique({ where: { id: '0b0e5a52-96a4-4c1b-8d9e-0f1e2d3c4b5a' } })).toBeNull();
+    expect(await t.app.deps.prisma.refreshToken.findUnique({ where: { id: '1c1e5a52-96a4-4c1b-8d9e-0f1e2d3c4b5a' } })).toBeNull();
+    expect(await t.app.deps.prisma.refreshTokenFamily.count({ where: { userId: u.id } })).toBe(2); // the two live logins
   });
 });
 

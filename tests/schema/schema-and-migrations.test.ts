@@ -22,7 +22,7 @@ describe('GraphQL schema artefacts', () => {
   });
 
   /** Root fields that deliberately need no authentication. */
-  const PUBLIC_FIELDS = new Set(['Mutation.login', 'Mutation.refresh', 'Query.health']);
+  const PUBLIC_FIELDS = new Set(['Mutation.login', 'Mutation.refresh', 'Mutation.logout', 'Query.health']);
 
   it('every root field declares scope-auth scopes unless it is deliberately public', () => {
     const missing: string[] = [];

@@ -68,8 +68,8 @@ describe('passwords and tokens', () => {
   });
   it('keeps access and refresh tokens apart', () => {
     const tokens = new TokenService('s'.repeat(40), 60, 600);
-    const access = tokens.sign(5, 2, 'access');
-    expect(tokens.verify(access, 'access')).toEqual({ userId: 5, version: 2 });
+    const { token: access, jti } = tokens.issue(5, 2, 'access', '9b2f6a36-5c1e-4f43-9d6e-0a4f1f0c2b11');
+    expect(tokens.verify(access, 'access')).toMatchObject({ userId: 5, version: 2, jti, family: '9b2f6a36-5c1e-4f43-9d6e-0a4f1f0c2b11' });
     expect(() => tokens.verify(access, 'refresh')).toThrow();
     expect(() => new TokenService('t'.repeat(40), 60, 600).verify(access, 'access')).toThrow();
   });

@@ -52,6 +52,13 @@ export interface ListAccountsQuery extends ListQuery {
   includeDeleted?: boolean;
 }
 
+/** The accounts of one instance (an instance path, not a filter): a missing or deleted instance is a 404. */
+export async function listInstanceAccounts(deps: AppDeps, q: ListAccountsQuery & { instanceId: number }): Promise<Page<AccountRow>> {
+  const instance = await deps.prisma.instance.findFirst({ where: { id: q.instanceId, deletedAt: null }, select: { id: true } });
+  if (!instance) throw new ResourceNotFoundError('实例不存在', { id: q.instanceId });
+  return listAccounts(deps, q);
+}
+
 export async function listAccounts(deps: AppDeps, q: ListAccountsQuery): Promise<Page<AccountRow>> {
   const where: Prisma.CurrentAccountWhereInput = {
     ...(q.includeDeleted ? {} : { isDeleted: false }),

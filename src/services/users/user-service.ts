@@ -161,8 +161,10 @@ export async function updateUser(deps: UserServiceDeps, actor: AuthUser, id: num
     if (losesAdmin && (await otherActiveAdmins(tx, id)) === 0) {
       throw new BusinessRuleError(input.isActive === false ? '不能禁用最后一个管理员账户' : '不能降级最后一个管理员账户');
     }
-    // Disabling, re-enabling or a new password invalidates every token issued before.
+    // Disabling, re-enabling or a new password invalidates every token issued before (token_version),
+    // and ends every login session (so the refresh-token families say why).
     const revoke = passwordHash !== undefined || (input.isActive !== undefined && input.isActive !== current.isActive);
+    if (revoke) await endSessions(tx, id, passwordHash !== undefined ? 'password_changed' : 'user_disabled');
     return tx.user
       .update({
         where: { id },
@@ -213,6 +215,7 @@ export async function toggleUserStatus(deps: UserServiceDeps, actor: AuthUser, i
     if (current.isActive && current.role === 'admin' && (await otherActiveAdmins(tx, id)) === 0) {
       throw new BusinessRuleError('不能禁用最后一个管理员账户');
     }
+    await endSessions(tx, id, 'user_disabled');
     return tx.user.update({
       where: { id },
       data: { isActive: !current.isActive, tokenVersion: { increment: 1 } },
@@ -267,6 +270,10 @@ export async function ensureBootstrapAdmin(
   }
   deps.logger.info({ module: 'users', event: 'bootstrap_admin_created', username: 'admin' }, '已创建初始管理员账户 admin');
   return { created: true, generatedPassword: generated };
+}
+
+async function endSessions(tx: Prisma.TransactionClient, userId: number, reason: 'password_changed' | 'user_disabled'): Promise<void> {
+  await tx.refreshTokenFamily.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date(), revokedReason: reason } });
 }
 
 async function otherActiveAdmins(tx: Prisma.TransactionClient, exceptId: number): Promise<number> {
