@@ -177,7 +177,10 @@ describe('rules', () => {
   it('saves a rule, lists it, shows its matched accounts, and logs the change', async () => {
     const res = await call(t.url, 'POST', `${AC}/rules`, {
       token: admin,
-      json: { classification_id: classId, db_type: 'mysql', rule_name: 'apps', rule_expression: { field: 'host', op: 'equals', value: '10.%' } },
+      json: { classification_id: classId, db_type: 'mysql', rule_name: 'apps',
+        // Scoped to this file's accounts: other test files create '10.%' users on the same MariaDB.
+        rule_expression: { operator: 'AND', conditions: [{ field: 'host', op: 'equals', value: '10.%' }, { field: 'username', op: 'matches', value: `${P}*` }] },
+      },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const id = res.body.data.rule.id;
