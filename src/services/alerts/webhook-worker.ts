@@ -217,8 +217,8 @@ export class WebhookWorker {
       // Only while this replica still holds the lease: after it expired the delivery may be another's.
       await client.query(
         `UPDATE webhook_deliveries
-            SET status = $3, last_status_code = $4, last_error = $5, next_attempt_at = COALESCE($6, next_attempt_at),
-                completed_at = CASE WHEN $3 IN ('succeeded', 'failed') THEN now() ELSE NULL END,
+            SET status = $3::text, last_status_code = $4::int, last_error = $5::text, next_attempt_at = COALESCE($6::timestamptz, next_attempt_at),
+                completed_at = CASE WHEN $3::text IN ('succeeded', 'failed') THEN now() ELSE NULL END,
                 locked_by = NULL, locked_until = NULL, updated_at = now()
           WHERE id = $1 AND locked_by = $2 AND status = 'delivering'`,
         [d.id, this.node, status, outcome.statusCode ?? null, error, nextRetryAt],
