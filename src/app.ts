@@ -33,6 +33,7 @@ import { restRouter } from './rest/router.js';
 import { errorHandler, notFoundHandler } from './rest/handler.js';
 import { Scheduler } from './services/scheduler/scheduler-service.js';
 import { SyncWorker } from './services/sync/sync-worker.js';
+import { WebhookWorker } from './services/alerts/webhook-worker.js';
 import { runRequestInScope } from './logging/request-context.js';
 
 export interface App {
@@ -181,10 +182,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const syncWorker = new SyncWorker(deps);
   deps.syncWorker = syncWorker;
   syncWorker.start();
+  const webhookWorker = new WebhookWorker(deps);
+  deps.webhookWorker = webhookWorker;
+  webhookWorker.start();
   try {
     await scheduler.start();
   } catch (err) {
     await syncWorker.stop();
+    await webhookWorker.stop();
     await ws.close().catch(() => {});
     await sink.detach().catch(() => {});
     if (redis) {
@@ -223,6 +228,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       // Sync work first (nothing new taken; what is queued stays for the other replicas), then jobs:
       // no new ones, running ones finish (each up to SCHEDULER_STOP_TIMEOUT_MS), locks released.
       await Promise.race([syncWorker.stop(), new Promise((r) => setTimeout(r, config.scheduler.stopTimeoutMs).unref())]);
+      // Queued webhook deliveries stay in the table for the other replicas (or the next start).
+      await webhookWorker.stop();
       await scheduler.stop().catch((err: Error) => logger.error({ module: 'scheduler', err }, `调度器停止失败: ${err.message}`));
       deps.logStream.close();
       await ws.close().catch(() => {});

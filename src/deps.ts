@@ -15,6 +15,7 @@ import type { AuthUserCache } from './auth/authenticate.js';
 import type { CredentialKey } from './lib/crypto.js';
 import type { Scheduler } from './services/scheduler/scheduler-service.js';
 import type { SyncWorker } from './services/sync/sync-worker.js';
+import type { WebhookWorker } from './services/alerts/webhook-worker.js';
 
 export interface AppDeps {
   config: Config;
@@ -42,4 +43,6 @@ export interface AppDeps {
   scheduler?: Scheduler;
   /** Takes queued per-instance sync records (every replica runs one); set by buildApp. */
   syncWorker?: SyncWorker;
+  /** Sends queued alert webhooks (every replica runs one); set by buildApp. */
+  webhookWorker?: WebhookWorker;
 }

@@ -79,6 +79,11 @@ const EnvSchema = z.object({
   SCHEDULER_MISFIRE_GRACE_SECONDS: int(1, 86_400).default(300),
   SCHEDULER_RUN_LIMIT_PER_USER: int(1, 100_000).default(10),
   SCHEDULER_RUN_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  WEBHOOK_MAX_ATTEMPTS: int(1, 20).default(6),
+  WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(10_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  WEBHOOK_POLL_MS: int(100, 600_000).default(5000),
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool.default('false'),
 });
 
 export type Config = Readonly<{
@@ -147,6 +152,18 @@ export type Config = Readonly<{
     misfireGraceSeconds: number;
     runLimitPerUser: number;
     runLimitWindowSeconds: number;
+  }>;
+  webhooks: Readonly<{
+    /** Attempts per delivery, the first included. */
+    maxAttempts: number;
+    /** Delay before the 2nd attempt; each later one doubles it (capped at one hour). */
+    retryBaseMs: number;
+    /** Per attempt: connect, send and receive the answer. */
+    timeoutMs: number;
+    /** How often a replica looks for due deliveries it was not woken for. */
+    pollMs: number;
+    /** Allow URLs that are or resolve to loopback/private/link-local addresses (SSRF guard off). */
+    allowPrivateAddresses: boolean;
   }>;
   version: string;
 }>;
@@ -223,6 +240,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       misfireGraceSeconds: e.SCHEDULER_MISFIRE_GRACE_SECONDS,
       runLimitPerUser: e.SCHEDULER_RUN_LIMIT_PER_USER,
       runLimitWindowSeconds: e.SCHEDULER_RUN_LIMIT_WINDOW_SECONDS,
+    }),
+    webhooks: Object.freeze({
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      pollMs: e.WEBHOOK_POLL_MS,
+      allowPrivateAddresses: e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
     }),
     version: '4.0.0',
   });

@@ -29,6 +29,26 @@ export interface SyncProgressEvent {
   message?: string;
 }
 
+/** An account alert as published to subscribers (src/services/alerts). */
+export interface AlertEvent {
+  id: number;
+  ruleId: number | null;
+  ruleName: string;
+  kind: string;
+  severity: string;
+  instanceId: number;
+  instanceName: string;
+  dbType: string;
+  accountId: number | null;
+  username: string;
+  changeType: string;
+  changeLogId: number | null;
+  sessionId: string | null;
+  message: string;
+  details: Record<string, unknown>;
+  createdAt: string;
+}
+
 export type Topics = {
   'log.created': [LogEvent];
   'sync.progress': [sessionId: string, event: SyncProgressEvent];
@@ -37,6 +57,8 @@ export type Topics = {
   'sync.work': [{ sessionId: string }];
   /** A user changed (disabled, role, deleted): replicas drop their cached auth state. */
   'user.changed': [{ id: number }];
+  /** An alert rule matched an account change (the accountAlerts subscription). */
+  'alert.created': [AlertEvent];
 };
 
 /**

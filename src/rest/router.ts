@@ -15,6 +15,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { schedulerRoutes } from './scheduler.js';
 import { classificationRoutes } from './classification.js';
 import { metricsRoutes } from './metrics.js';
+import { alertRoutes } from './alerts.js';
 
 export function restRouter(deps: AppDeps): Router {
   const r = Router();
@@ -30,6 +31,7 @@ export function restRouter(deps: AppDeps): Router {
   r.use(syncRoutes(deps));
   r.use(schedulerRoutes(deps));
   r.use(classificationRoutes(deps));
+  r.use(alertRoutes(deps));
   r.use(metricsRoutes(deps));
   return r;
 }
