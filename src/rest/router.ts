@@ -15,6 +15,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { schedulerRoutes } from './scheduler.js';
 import { classificationRoutes } from './classification.js';
 import { metricsRoutes } from './metrics.js';
+import { driftRoutes } from './drift.js';
 
 export const JSON_BODY_LIMIT = '1mb';
 
@@ -31,6 +32,7 @@ export function restRouter(deps: AppDeps): Router {
   r.use(syncRoutes(deps));
   r.use(schedulerRoutes(deps));
   r.use(classificationRoutes(deps));
+  r.use(driftRoutes(deps));
   r.use(metricsRoutes(deps));
   return r;
 }

@@ -11,6 +11,7 @@ import './account.js';
 import './dashboard.js';
 import './scheduler.js';
 import './classification.js';
+import './drift.js';
 
 export const schema = builder.toSchema();
 

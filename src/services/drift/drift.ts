@@ -102,3 +102,11 @@ export function applyAccepted(baseline: AccountLines, current: DriftItem[], acce
   for (const [k, v] of next) next.set(k, [...new Set(v)].sort(compareText));
   return next;
 }
+
+/** Header of the drift CSV export. */
+export const DRIFT_CSV_HEADER = ['kind', 'account', 'privilege', 'account_privileges'] as const;
+
+/** Rows of the drift CSV: one per item; account items list the account's lines joined by "; ". */
+export function driftCsvRows(items: DriftItem[]): string[][] {
+  return items.map((i) => [i.kind, i.account, i.privilege ?? '', i.privileges.join('; ')]);
+}
