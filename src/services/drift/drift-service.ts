@@ -218,28 +218,29 @@ export async function acceptDrift(deps: AppDeps, actorId: number, instanceId: nu
         await tx.baselineAccount.upsert({ where: { baselineId_username: { baselineId, username } }, create: { baselineId, username, privileges: lines }, update: { privileges: lines } });
       }
       const remaining = computeDrift(after, reality);
-      const b = await tx.baseline.update({
+      await tx.baseline.update({
         where: { id: baselineId },
         data: { acceptedBy: actorId, acceptedAt: now, lastReport: reportOf(remaining) as unknown as Prisma.InputJsonValue, lastCheckedAt: now },
-        include: { instance: { select: { id: true, name: true, dbType: true } }, freezer: { select: { id: true, username: true } }, acceptor: { select: { id: true, username: true } } },
       });
       const applied = accepted.map((a) => items.find((i) => itemKey(i) === itemKey(a))!);
-      return { b, remaining, applied };
+      return { baselineId, remaining, applied };
     },
     { timeout: 60_000 },
   );
+  // Read after commit: relation loads inside the transaction would share its one connection.
+  const b = await deps.prisma.baseline.findUniqueOrThrow({ where: { id: result.baselineId }, include: { instance: { select: { id: true, name: true, dbType: true } }, freezer: { select: { id: true, username: true } }, acceptor: { select: { id: true, username: true } } } });
   deps.logger.info(
     {
       module: 'drift',
       user_id: actorId,
       instance_id: instanceId,
-      baseline_id: result.b.id,
+      baseline_id: b.id,
       accepted: result.applied.map((i) => ({ kind: i.kind, account: i.account, privilege: i.privilege })),
       remaining: result.remaining.length,
     },
     `漂移条目已接受: 实例 ${instance.name}，${result.applied.length} 条，剩余 ${result.remaining.length} 条`,
   );
-  return toReport(result.b, result.remaining);
+  return toReport(b, result.remaining);
 }
 
 /** Items named in the sync's log entry (the full report is on the baseline and behind the API). */
