@@ -16,6 +16,7 @@ import { schedulerRoutes } from './scheduler.js';
 import { classificationRoutes } from './classification.js';
 import { metricsRoutes } from './metrics.js';
 import { alertRoutes } from './alerts.js';
+import { driftRoutes } from './drift.js';
 
 export function restRouter(deps: AppDeps): Router {
   const r = Router();
@@ -32,6 +33,7 @@ export function restRouter(deps: AppDeps): Router {
   r.use(schedulerRoutes(deps));
   r.use(classificationRoutes(deps));
   r.use(alertRoutes(deps));
+  r.use(driftRoutes(deps));
   r.use(metricsRoutes(deps));
   return r;
 }

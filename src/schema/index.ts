@@ -12,6 +12,7 @@ import './dashboard.js';
 import './scheduler.js';
 import './classification.js';
 import './alert.js';
+import './drift.js';
 
 export const schema = builder.toSchema();
 

@@ -36,6 +36,24 @@ export type CreateUserInput = {
   username: string;
 };
 
+/** A drift item to accept, as the report shows it (privilege only for privilege items) */
+export type DriftItemInput = {
+  account: string;
+  kind: DriftKind;
+  privilege?: string | null | undefined;
+};
+
+/** extra_account: on the instance, not in the baseline; missing_account: the reverse; extra_privilege / missing_privilege: a privilege line of an account present on both sides */
+export type DriftKind =
+  | 'extra_account'
+  | 'extra_privilege'
+  | 'missing_account'
+  | 'missing_privilege';
+
+export type GrantExportFormat =
+  | 'csv'
+  | 'text';
+
 /** running; success; failed; skipped (a fire while the previous run was still running, or later than the misfire grace); interrupted (its process stopped or died) */
 export type JobRunStatus =
   | 'failed'
@@ -156,6 +174,44 @@ export type LogCreatedSubscriptionVariables = Exact<{
 
 
 export type LogCreatedSubscription = { logCreated: { id: number, level: string, module: string, message: string, context: unknown } };
+
+export type CreateBaselineMutationVariables = Exact<{
+  instanceId?: string | number | null | undefined;
+  tag?: string | null | undefined;
+}>;
+
+
+export type CreateBaselineMutation = { createBaseline: Array<{ id: string, instanceId: string, tagName: string | null, groupId: string, accountCount: number, frozenBy: { id: string, username: string } | null }> };
+
+export type BaselineQueryVariables = Exact<{
+  instanceId: string | number;
+}>;
+
+
+export type BaselineQuery = { baseline: { id: string, instanceId: string, accountCount: number, acceptedAt: string | null, acceptedBy: { id: string, username: string } | null, accounts: Array<{ account: string, privileges: Array<string> }> } };
+
+export type DriftReportQueryVariables = Exact<{
+  instanceId: string | number;
+}>;
+
+
+export type DriftReportQuery = { driftReport: { instanceId: string, baselineId: string, hasDrift: boolean, lastSessionId: string | null, summary: { extraAccounts: number, missingAccounts: number, extraPrivileges: number, missingPrivileges: number, total: number }, items: Array<{ kind: DriftKind, account: string, privilege: string | null, privileges: Array<string> }> } };
+
+export type AcceptDriftMutationVariables = Exact<{
+  instanceId: string | number;
+  items: Array<DriftItemInput> | DriftItemInput;
+}>;
+
+
+export type AcceptDriftMutation = { acceptDrift: { hasDrift: boolean, summary: { total: number }, items: Array<{ kind: DriftKind, account: string, privilege: string | null }> } };
+
+export type GrantExportQueryVariables = Exact<{
+  instanceId: string | number;
+  format?: GrantExportFormat | null | undefined;
+}>;
+
+
+export type GrantExportQuery = { grantExport: string };
 
 export type LogStreamSubscriptionVariables = Exact<{
   level?: LogLevel | null | undefined;

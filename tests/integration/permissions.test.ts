@@ -40,6 +40,15 @@ const ROUTES: Array<{ method: string; path: () => string; perm: Permission; body
   { method: 'POST', path: () => `/api/users/${targetId}/toggle-status`, perm: 'update' },
   { method: 'DELETE', path: () => `/api/users/${targetId}`, perm: 'delete' },
   { method: 'DELETE', path: () => `/user-management/api/users/${targetId}`, perm: 'delete' },
+  // Baselines, drift and the grant export (authorization comes before the instance lookup).
+  { method: 'GET', path: () => '/api/instances/1/baseline', perm: 'view' },
+  { method: 'GET', path: () => '/api/instances/1/drift', perm: 'view' },
+  { method: 'GET', path: () => '/api/instances/1/drift.csv', perm: 'view' },
+  { method: 'GET', path: () => '/api/instances/1/grants.txt', perm: 'view' },
+  { method: 'GET', path: () => '/api/instances/1/grants?format=csv', perm: 'view' },
+  { method: 'POST', path: () => '/api/instances/1/baseline', perm: 'update' },
+  { method: 'POST', path: () => '/api/baselines', perm: 'update', body: { tag: 'prod' } },
+  { method: 'POST', path: () => '/api/instances/1/drift/accept', perm: 'update', body: { items: [{ kind: 'extra_account', account: 'x' }] } },
 ];
 
 describe('REST guards', () => {

@@ -19,6 +19,7 @@ import { applySnapshot, type SnapshotCounts } from './account-writer.js';
 import { accountFilterFor, connInfoFor } from './connection.js';
 import { autoClassify } from '../classification/auto-classify.js';
 import { evaluateAlertsAfterSync } from '../alerts/alert-service.js';
+import { checkDriftAfterSync } from '../drift/drift-service.js';
 
 /** Namespace of the per-instance advisory locks (pg_try_advisory_lock(ns, instance_id)). */
 const INSTANCE_LOCK_NS = 72_707_003;
@@ -140,6 +141,7 @@ export async function runRecord(deps: AppDeps, rec: ClaimedRecord): Promise<void
         syncDetails: { ...counts, ...(missingOptionalRights.length ? { missing_optional_rights: missingOptionalRights } : {}) } as Prisma.InputJsonValue,
       });
       log.info({ ...counts, duration_ms: Date.now() - started.getTime() }, `实例账户同步完成: ${rec.instanceName}`);
+      await checkDriftAfterSync(deps, rec.instanceId, sessionId); // never throws; under the instance lock, before the session settles
       deps.metrics.syncDuration.observe({ db_type: dbType, outcome: 'completed' }, (Date.now() - started.getTime()) / 1000);
       await evaluateAlertsAfterSync(deps, sessionId, rec.instanceId); // never throws; before the session settles
     } finally {
