@@ -255,23 +255,48 @@ async function afterRecordChange(deps: AppDeps, sessionId: string, recordId: num
  * replica logs the end and runs the after-sync classification.
  */
 export async function settleSession(deps: AppDeps, sessionId: string): Promise<void> {
-  // The counters are recounted here: updates of concurrently ending records may have written them
-  // out of order, while this statement runs after the last record ended.
-  const { rows } = await deps.pool.query<{ status: string; started_at: Date }>(
-    `WITH c AS (
-       SELECT count(*) FILTER (WHERE status = 'completed') AS ok, count(*) FILTER (WHERE status = 'failed') AS bad,
-              count(*) FILTER (WHERE status IN ('pending', 'running')) AS open
-         FROM sync_instance_records WHERE session_id = $1)
-     UPDATE sync_sessions s
-        SET status = (CASE WHEN s.status = 'cancelled' THEN 'cancelled' WHEN c.bad > 0 THEN 'failed' ELSE 'completed' END)::"SyncSessionStatus",
-            successful_instances = c.ok, failed_instances = c.bad,
-            completed_at = COALESCE(s.completed_at, now()), settled_at = now(), updated_at = now()
-       FROM c
-      WHERE s.session_id = $1 AND s.settled_at IS NULL AND c.open = 0
-      RETURNING s.status, s.started_at`,
-    [sessionId],
-  );
-  const settled = rows[0];
+  // The settler holds the session row (FOR UPDATE) from the decision to the final write: a second
+  // replica ending a record at the same moment waits, then finds it settled. The after-sync
+  // classification runs in between, so a session is settled (and `?wait=true` answers) once its
+  // accounts are classified, as a DBA expects. Should this replica die meanwhile, nothing is
+  // written and the sync worker's stale check settles the session later.
+  const client = await deps.pool.connect();
+  let settled: { status: string; started_at: Date } | undefined;
+  try {
+    await client.query('BEGIN');
+    const { rows: open } = await client.query<{ status: string; open: number }>(
+      `SELECT s.status, (SELECT count(*) FROM sync_instance_records r WHERE r.session_id = $1 AND r.status IN ('pending', 'running'))::int AS open
+         FROM sync_sessions s WHERE s.session_id = $1 AND s.settled_at IS NULL FOR UPDATE OF s`,
+      [sessionId],
+    );
+    if (!open[0] || open[0].open > 0) {
+      await client.query('ROLLBACK');
+      return;
+    }
+    if (deps.config.autoClassifyAfterSync && open[0].status !== 'cancelled') await classifyAfterSync(deps, sessionId);
+    // The counters are recounted here: updates of concurrently ending records may have written them
+    // out of order, while this statement runs after the last record ended.
+    const { rows } = await client.query<{ status: string; started_at: Date }>(
+      `WITH c AS (
+         SELECT count(*) FILTER (WHERE status = 'completed') AS ok, count(*) FILTER (WHERE status = 'failed') AS bad
+           FROM sync_instance_records WHERE session_id = $1)
+       UPDATE sync_sessions s
+          SET status = (CASE WHEN s.status = 'cancelled' THEN 'cancelled' WHEN c.bad > 0 THEN 'failed' ELSE 'completed' END)::"SyncSessionStatus",
+              successful_instances = c.ok, failed_instances = c.bad,
+              completed_at = COALESCE(s.completed_at, now()), settled_at = now(), updated_at = now()
+         FROM c
+        WHERE s.session_id = $1
+        RETURNING s.status, s.started_at`,
+      [sessionId],
+    );
+    await client.query('COMMIT');
+    settled = rows[0];
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
   if (!settled) return;
   const session = await getSession(deps, sessionId);
   publish(deps, session);
@@ -286,7 +311,6 @@ export async function settleSession(deps: AppDeps, sessionId: string): Promise<v
   };
   if (session.status === 'failed') deps.logger.warn(fields, `同步会话结束（有失败）: 成功 ${session.successfulInstances} 个，失败 ${session.failedInstances} 个`);
   else deps.logger.info(fields, session.status === 'cancelled' ? '同步会话已取消' : `同步会话完成: 成功 ${session.successfulInstances} 个实例`);
-  if (deps.config.autoClassifyAfterSync && session.status !== 'cancelled') await classifyAfterSync(deps, sessionId);
 }
 
 /** Marks a running session cancelled; instances not yet started will not run (on any replica). */

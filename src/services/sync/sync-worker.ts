@@ -36,6 +36,12 @@ UPDATE sync_instance_records
  WHERE status = 'running' AND COALESCE(heartbeat_at, started_at, created_at) < now() - $1::int * interval '1 second'
 RETURNING id, session_id AS "sessionId", instance_id AS "instanceId", instance_name AS "instanceName"`;
 
+const UNSETTLED_SQL = `
+SELECT s.session_id FROM sync_sessions s
+ WHERE s.settled_at IS NULL AND s.updated_at < now() - $1::int * interval '1 second'
+   AND NOT EXISTS (SELECT 1 FROM sync_instance_records r WHERE r.session_id = s.session_id AND r.status IN ('pending', 'running'))
+ LIMIT 100`;
+
 export class SyncWorker {
   /** This process in `sync_instance_records.node`. */
   readonly node = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -123,7 +129,10 @@ export class SyncWorker {
           `同步记录的执行进程已停止响应，已标记为失败: ${rec.instanceName ?? rec.instanceId}`,
         );
       }
-      for (const sessionId of new Set(rows.map((r) => r.sessionId))) await settleSession(this.deps, sessionId);
+      // Sessions whose records all ended but that nobody settled (the settling replica died).
+      const { rows: unsettled } = await this.deps.pool.query<{ session_id: string }>(UNSETTLED_SQL, [this.cfg.syncStaleSeconds]);
+      const sessions = new Set([...rows.map((r) => r.sessionId), ...unsettled.map((r) => r.session_id)]);
+      for (const sessionId of sessions) await settleSession(this.deps, sessionId);
     } catch (err) {
       this.deps.logger.warn({ module: 'account_sync', error: (err as Error).message }, `同步队列维护失败: ${(err as Error).message}`);
     }
