@@ -318,9 +318,10 @@ describe('alerts raised by syncs', () => {
       expect(tries.every((x) => x.headers['x-whalefall-signature'] === sign(SECRET_FLAKY, x.raw))).toBe(true);
       const gap1 = tries[1]!.at - tries[0]!.at;
       const gap2 = tries[2]!.at - tries[1]!.at;
+      // Lower bounds only: a retry never comes before its backoff (an upper bound would depend on the
+      // machine's load); the exact schedule is checked on the delivery log's next_retry_at below.
       expect(gap1).toBeGreaterThanOrEqual(RETRY_BASE_MS - 10);
       expect(gap2).toBeGreaterThanOrEqual(2 * RETRY_BASE_MS - 10);
-      expect(gap2).toBeGreaterThan(gap1);
       expect(flaky.got.every((g) => g.body.alert.kind === 'account_created')).toBe(true);
 
       // The delivery log shows the three attempts.
