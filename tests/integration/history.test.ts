@@ -141,6 +141,9 @@ async function checkAllSteps(instanceId: number, steps: Step[], database: string
   }
 }
 
+/** Six or seven syncs and ~250 requests: generous on a loaded machine (no timing is asserted). */
+const REPLAY_TIMEOUT = 300_000;
+
 const pgSteps: Step[] = [];
 const mySteps: Step[] = [];
 
@@ -186,7 +189,7 @@ describe('PostgreSQL history replay', () => {
     expect(await versions()).toBe(before);
 
     await checkAllSteps(pgInstance, pgSteps, dbName, `${P}writers`);
-  });
+  }, REPLAY_TIMEOUT);
 
   it('keeps one account id across drop and re-creation, with its periods', async () => {
     const rows = await restAt(pgInstance, pgSteps[4]!.at, '&include_deleted=true&search=' + `${P}app`);
@@ -272,7 +275,7 @@ describe('MariaDB history replay', () => {
       const rows = await restAt(myInstance, s.at, '&privilege=INSERT&database=mysql');
       expect(rows.map((r) => short(r.username)), s.label).toEqual(i === 2 ? ['u'] : []);
     }
-  });
+  }, REPLAY_TIMEOUT);
 });
 
 describe('accountsAt validation and permissions', () => {
