@@ -2,6 +2,7 @@
 import { iso } from './serializers.js';
 import { progressPercentage, type SessionWithRecords, type SyncRecord } from '../services/sync/sync-service.js';
 import { privilegesOf, type AccountRow, type ChangeRow } from '../services/accounts/account-service.js';
+import type { AccountVersionRow } from '../services/accounts/history-service.js';
 
 export function recordJson(r: SyncRecord) {
   return {
@@ -64,6 +65,27 @@ export function accountJson(a: AccountRow) {
     last_sync_time: iso(a.lastSyncTime),
     session_id: a.sessionId,
     permissions: privilegesOf(a),
+  };
+}
+
+/** An account as it was at the asked moment (accounts-at): the account's fields plus its period. */
+export function accountVersionJson(v: AccountVersionRow) {
+  return {
+    id: v.id,
+    version_id: v.versionId,
+    instance_id: v.instanceId,
+    instance_name: v.instance.name,
+    db_type: v.dbType,
+    username: v.username,
+    host: v.host,
+    is_superuser: v.isSuperuser,
+    is_active: v.isActive,
+    is_locked: v.isLocked,
+    is_deleted: v.isDeleted,
+    change_type: v.changeType,
+    valid_from: iso(v.validFrom),
+    valid_to: iso(v.validTo),
+    permissions: privilegesOf(v),
   };
 }
 

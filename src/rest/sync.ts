@@ -11,7 +11,7 @@ import * as accountOps from '../resolvers/accounts.js';
 import { waitForSession, getSession, type SessionWithRecords } from '../services/sync/sync-service.js';
 import { sendPage, sendSuccess } from './envelope.js';
 import { bodyInput, queryInput, rest } from './handler.js';
-import { accountJson, changeJson, recordJson, sessionJson } from './sync-serializers.js';
+import { accountJson, accountVersionJson, changeJson, recordJson, sessionJson } from './sync-serializers.js';
 import type { Ctx } from '../context.js';
 
 const sessions = (p = '') => [`/api/sessions${p}`, `/sync_sessions/api/sessions${p}`];
@@ -58,6 +58,12 @@ export function syncRoutes(deps: AppDeps): Router {
   );
   r.post(['/account-sync/sync-all', '/api/sync-all'], rest(deps, syncOps.syncAllAccountsOp, bodyInput, presentStarted(deps)));
 
+  // Point in time (before /api/accounts/:id, which would take "at" for an id).
+  r.get('/api/accounts/at', rest(deps, accountOps.accountsAtOp, queryInput, (res, page) => sendPage(res, page, accountVersionJson)));
+  r.get(
+    ['/api/instances/:instanceId/accounts-at', '/instances/api/instances/:instanceId/accounts-at'],
+    rest(deps, accountOps.accountsAtOp, (req) => ({ ...queryInput(req), instanceId: req.params.instanceId }), (res, page) => sendPage(res, page, accountVersionJson)),
+  );
   r.get(['/api/accounts', '/account-list/api/accounts'], rest(deps, accountOps.listAccountsOp, queryInput, (res, page) => sendPage(res, page, accountJson)));
   r.get(['/api/accounts/:id', '/account-list/:id/permissions'], rest(deps, accountOps.getAccountOp, (req) => ({ id: req.params.id }), (res, a) => sendSuccess(res, accountJson(a))));
   r.get(

@@ -4,6 +4,7 @@ import { connectionType, pagingArgs } from './common.js';
 import { execute } from '../resolvers/operation.js';
 import * as ops from '../resolvers/accounts.js';
 import { privilegesOf, type AccountRow, type ChangeRow } from '../services/accounts/account-service.js';
+import type { AccountVersionRow } from '../services/accounts/history-service.js';
 
 const AccountInstance = builder.objectRef<AccountRow['instance']>('AccountInstance').implement({
   fields: (t) => ({ id: t.exposeID('id'), name: t.exposeString('name'), dbType: t.exposeString('dbType'), host: t.exposeString('host') }),
@@ -43,7 +44,28 @@ const AccountChangeRef = builder.objectRef<ChangeRow>('AccountChange').implement
   }),
 });
 
+export const AccountVersionRef = builder.objectRef<AccountVersionRow>('AccountVersion').implement({
+  description: 'An account as it was during one period of its history (the state accountsAt answers with)',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'the account id (as in Account.id)' }),
+    versionId: t.exposeID('versionId'),
+    username: t.exposeString('username', { description: 'MySQL: user@host; otherwise the login/role name' }),
+    host: t.exposeString('host', { nullable: true }),
+    dbType: t.exposeString('dbType'),
+    isSuperuser: t.exposeBoolean('isSuperuser'),
+    isActive: t.exposeBoolean('isActive'),
+    isLocked: t.exposeBoolean('isLocked'),
+    isDeleted: t.exposeBoolean('isDeleted', { description: 'the account had been dropped on the instance (only with includeDeleted)' }),
+    changeType: t.exposeString('changeType', { description: 'the change that started this period: add, modify_privilege, modify_other, delete or restore' }),
+    validFrom: t.expose('validFrom', { type: 'DateTime', description: 'the sync that recorded this state' }),
+    validTo: t.expose('validTo', { type: 'DateTime', nullable: true, description: 'the sync that recorded the next state; null = still current' }),
+    privileges: t.field({ type: 'JSON', description: 'the engine-specific privilege view (SPEC §2.5)', resolve: (a) => privilegesOf(a) }),
+    instance: t.field({ type: AccountInstance, resolve: (a) => a.instance }),
+  }),
+});
+
 const AccountConnection = connectionType('Account', AccountRef);
+const AccountVersionConnection = connectionType('AccountVersion', AccountVersionRef);
 const AccountChangeConnection = connectionType('AccountChange', AccountChangeRef);
 
 builder.queryFields((t) => ({
@@ -64,6 +86,30 @@ builder.queryFields((t) => ({
       order: t.arg.string(),
     },
     resolve: (_r, args, ctx) => execute(ops.listAccountsOp, ctx, args),
+  }),
+  accountsAt: t.field({
+    type: AccountVersionConnection,
+    description:
+      'The accounts of an instance as they were at a past moment (since the instance\'s history began), with the filters of `accounts` plus privilege, role and rule questions',
+    authScopes: scopesFor(ops.accountsAtOp.requires),
+    args: {
+      ...pagingArgs(t.arg),
+      instanceId: t.arg.id({ required: true }),
+      at: t.arg({ type: 'DateTime', required: true, description: 'the moment (not in the future, not before the history began)' }),
+      dbType: t.arg.string(),
+      search: t.arg.string(),
+      isSuperuser: t.arg.boolean(),
+      isLocked: t.arg.boolean(),
+      isActive: t.arg.boolean(),
+      includeDeleted: t.arg.boolean({ description: 'also accounts that had been dropped by then' }),
+      privilege: t.arg.string({ description: 'could use this privilege (INSERT, SELECT, …), per engine; with database: on that database' }),
+      database: t.arg.string({ description: 'the database of privilege (and of SQL Server database roles for role)' }),
+      role: t.arg.string({ description: 'was a member of this role' }),
+      rule: t.arg({ type: 'JSON', description: 'a classification rule expression for the instance\'s type' }),
+      sort: t.arg.string({ description: 'username, id, valid_from' }),
+      order: t.arg.string(),
+    },
+    resolve: (_r, args, ctx) => execute(ops.accountsAtOp, ctx, args),
   }),
   account: t.field({
     type: AccountRef,

@@ -213,6 +213,25 @@ export type GrantExportQueryVariables = Exact<{
 
 export type GrantExportQuery = { grantExport: string };
 
+export type AccountsAtQueryVariables = Exact<{
+  instanceId: string | number;
+  at: string;
+  privilege?: string | null | undefined;
+  database?: string | null | undefined;
+  role?: string | null | undefined;
+  rule?: unknown;
+  isSuperuser?: boolean | null | undefined;
+  isLocked?: boolean | null | undefined;
+  includeDeleted?: boolean | null | undefined;
+  search?: string | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  perPage?: number | null | undefined;
+}>;
+
+
+export type AccountsAtQuery = { accountsAt: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, versionId: string, username: string, dbType: string, isSuperuser: boolean, isActive: boolean, isLocked: boolean, isDeleted: boolean, changeType: string, validFrom: string, validTo: string | null, privileges: unknown, instance: { id: string, name: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null, page: number, perPage: number, pages: number } } };
+
 export type LogStreamSubscriptionVariables = Exact<{
   level?: LogLevel | null | undefined;
   minLevel?: LogLevel | null | undefined;

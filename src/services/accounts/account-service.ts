@@ -8,8 +8,15 @@ import { likeLiteral } from '../../lib/like.js';
 export const ACCOUNT_INCLUDE = { instance: { select: { id: true, name: true, dbType: true, host: true } } } satisfies Prisma.CurrentAccountInclude;
 export type AccountRow = Prisma.CurrentAccountGetPayload<{ include: typeof ACCOUNT_INCLUDE }>;
 
+/** The columns privilegesOf reads (an account row or one of its versions). */
+export type PrivilegeColumns = { dbType: string } & Record<
+  'globalPrivileges' | 'databasePrivileges' | 'predefinedRoles' | 'roleAttributes' | 'databasePrivilegesPg' | 'tablespacePrivileges' | 'serverRoles'
+  | 'serverPermissions' | 'databaseRoles' | 'databasePermissions' | 'oracleRoles' | 'systemPrivileges' | 'tablespacePrivilegesOracle' | 'typeSpecific',
+  unknown
+>;
+
 /** The privilege view of an account for its engine (SPEC §2.5 get_permissions_by_db_type). */
-export function privilegesOf(a: AccountRow | Prisma.CurrentAccountGetPayload<object>): Record<string, unknown> {
+export function privilegesOf(a: PrivilegeColumns): Record<string, unknown> {
   switch (a.dbType) {
     case 'mysql':
       return { global_privileges: a.globalPrivileges ?? [], database_privileges: a.databasePrivileges ?? {}, type_specific: a.typeSpecific ?? {} };

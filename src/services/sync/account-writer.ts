@@ -1,8 +1,10 @@
 /**
  * Writes one instance's fresh account snapshot against the stored one, in ONE transaction: inserts
  * new accounts, revives soft-deleted ones that reappear, updates changed ones, soft-deletes vanished
- * ones, and appends a change-log row for each. Unchanged accounts cause no write at all, so a
- * no-change re-sync writes nothing. A failure rolls everything back: the previous state stays.
+ * ones, and appends a change-log row for each. Every changed account also gets a new row in
+ * account_versions (a copy of its new state, valid from the change time) and its previous version is
+ * closed, so point-in-time queries never fold the change log. Unchanged accounts cause no write at
+ * all, so a no-change re-sync writes nothing. A failure rolls everything back: the previous state stays.
  */
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import type { UnifiedAccount } from '../../adapters/types.js';
@@ -107,6 +109,20 @@ INSERT INTO account_change_log (instance_id, account_id, db_type, username, chan
 SELECT $2::int, r.account_id, $3::text, r.username, r.change_type, $5::timestamptz, $4::text, r.message, r.privilege_diff, r.other_diff
   FROM jsonb_to_recordset($1::jsonb) AS r(account_id int, username text, change_type text, message text, privilege_diff jsonb, other_diff jsonb)`;
 
+const VERSION_COLUMNS = ['username', 'host', 'is_superuser', 'is_active', 'is_locked', 'is_deleted', ...JSON_COLUMNS];
+
+/** $1 ids of existing accounts whose state changed, $2 change time: their open versions end. */
+const CLOSE_VERSIONS_SQL = `UPDATE account_versions SET valid_to = $2::timestamptz WHERE account_id = ANY($1::int[]) AND valid_to IS NULL`;
+
+/** $1 ids of every account written by this snapshot, $2 change time: their new state, copied from the row just written. */
+const OPEN_VERSIONS_SQL = `
+INSERT INTO account_versions (account_id, instance_id, db_type, valid_from, change_type, ${VERSION_COLUMNS.join(', ')})
+SELECT id, instance_id, db_type, $2::timestamptz, last_change_type, ${VERSION_COLUMNS.join(', ')}
+  FROM current_account_sync_data WHERE id = ANY($1::int[])`;
+
+/** History of an instance starts with the first snapshot that wrote anything. */
+const HISTORY_SINCE_SQL = `UPDATE instances SET history_since = $2::timestamptz WHERE id = $1 AND history_since IS NULL`;
+
 export async function applySnapshot(
   prisma: PrismaClient,
   instance: { id: number; dbType: string },
@@ -197,6 +213,16 @@ export async function applySnapshot(
           other_diff: l.diff.other,
         }));
         await tx.$executeRawUnsafe(INSERT_CHANGES_SQL, JSON.stringify(records), instance.id, instance.dbType, sessionId, now);
+      }
+
+      // Versions: every account that got a change-log row now has a new state (add, modify, delete,
+      // restore); the previous version of an existing one ends at the same instant.
+      if (logs.length) {
+        const changed = logs.map((l) => l.accountId).filter((x): x is number => x !== null);
+        const existing = logs.filter((l) => l.changeType !== 'add' && l.accountId !== null).map((l) => l.accountId as number);
+        if (existing.length) await tx.$executeRawUnsafe(CLOSE_VERSIONS_SQL, existing, now);
+        await tx.$executeRawUnsafe(OPEN_VERSIONS_SQL, changed, now);
+        await tx.$executeRawUnsafe(HISTORY_SINCE_SQL, instance.id, now);
       }
     },
     { timeout: 120_000, maxWait: 30_000 },
