@@ -10,7 +10,7 @@ import type { DbType } from '../../adapters/types.js';
 import { BusinessRuleError, ConflictError, ResourceNotFoundError, ValidationError } from '../../lib/errors.js';
 import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { CATALOGUE, permissionConfigRows } from './catalogue.js';
-import { columnsFor, compileRule, factsOf, normalizeRule } from './rule-expression.js';
+import { columnsFor, compileRule, factsOf, normalizeRule, STALE_DAYS } from './rule-expression.js';
 
 const MODULE = 'account_classification';
 
@@ -150,7 +150,8 @@ export interface MatchedAccount {
  * paginated, without writing anything. Used for previews and a saved rule's matched accounts.
  */
 export async function previewRule(deps: AppDeps, dbType: DbType, expression: unknown, q: { page: number; perPage: number; instanceId?: number }): Promise<Page<MatchedAccount>> {
-  const predicate = compileRule(dbType, normalizeRule(dbType, expression));
+  const evalOpts = { now: Date.now(), staleDays: deps.config.staleAccountDays };
+  const predicate = compileRule(dbType, normalizeRule(dbType, expression), evalOpts);
   const w = windowOf(q);
   const cols = columnsFor(dbType).map((c) => `a.${c}`).join(', ');
   const matches: MatchedAccount[] = [];
@@ -167,7 +168,7 @@ export async function previewRule(deps: AppDeps, dbType: DbType, expression: unk
       params,
     );
     for (const row of rows) {
-      if (!predicate(factsOf(dbType, row))) continue;
+      if (!predicate(factsOf(dbType, row, undefined, evalOpts))) continue;
       if (total >= w.offset && matches.length < w.limit) {
         matches.push({ id: row.id, instanceId: row.instance_id, instanceName: row.instance_name, dbType, username: row.username, host: row.host ?? null, isSuperuser: row.is_superuser, isLocked: row.is_locked });
       }
@@ -312,8 +313,48 @@ export async function permissionsOf(deps: AppDeps, dbType: DbType) {
 
 const WRITE_PRIVILEGES = ['INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'ALTER', 'INDEX', 'CREATE VIEW', 'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER', 'GRANT OPTION'];
 
+export interface DefaultClassification {
+  name: string;
+  riskLevel: string;
+  color: string;
+  priority: number;
+  description: string;
+  rules: Array<{ dbType: DbType; ruleName: string; expr: unknown }>;
+}
+
+const olderThanStale = (field: string) => ({ field, op: 'older_than_days', value: STALE_DAYS });
+
+/**
+ * The built-in stale classification (README "Stale accounts"): accounts unused or unchanged for
+ * longer than STALE_ACCOUNT_DAYS, from what each engine reports (a date it does not report never
+ * matches). New installations get it with the other defaults; existing ones from the migration
+ * 20261201104700_stale_classification, which holds the same rules (a test compares them).
+ */
+export const STALE_CLASSIFICATION: DefaultClassification = {
+  name: '陈旧账户',
+  riskLevel: 'medium',
+  color: '#6c757d',
+  priority: 40,
+  description: '长期未登录、密码长期未修改或过期已久的账户 (超过 STALE_ACCOUNT_DAYS 天)',
+  rules: [
+    {
+      dbType: 'postgresql',
+      ruleName: 'PostgreSQL 密码过期已久',
+      // PostgreSQL records no login or password-change time: a login role whose VALID UNTIL passed long ago.
+      expr: { operator: 'AND', conditions: [{ field: 'is_active', op: 'is', value: true }, olderThanStale('password_expires_at')] },
+    },
+    { dbType: 'mysql', ruleName: 'MySQL 密码长期未修改', expr: olderThanStale('password_changed_at') },
+    { dbType: 'sqlserver', ruleName: 'SQL Server 密码长期未修改', expr: olderThanStale('password_changed_at') },
+    {
+      dbType: 'oracle',
+      ruleName: 'Oracle 长期未登录或密码陈旧',
+      expr: { operator: 'OR', conditions: [olderThanStale('last_login_at'), olderThanStale('password_changed_at'), olderThanStale('password_expires_at')] },
+    },
+  ],
+};
+
 /** SPEC §2.7 defaults, with PostgreSQL rules on the synced attribute keys and read-only rules added. */
-const DEFAULTS: Array<{ name: string; riskLevel: string; color: string; priority: number; description: string; rules: Array<{ dbType: DbType; ruleName: string; expr: unknown }> }> = [
+const DEFAULTS: DefaultClassification[] = [
   {
     name: '特权账户', riskLevel: 'critical', color: '#dc3545', priority: 90, description: '超级用户与服务器管理员',
     rules: [
@@ -368,6 +409,7 @@ const DEFAULTS: Array<{ name: string; riskLevel: string; color: string; priority
       },
     ],
   },
+  STALE_CLASSIFICATION,
 ];
 
 /** Seeds the permission catalogue (kept in step with the code) and, on a new installation, the default classifications. */
