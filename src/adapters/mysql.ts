@@ -252,7 +252,7 @@ export function evaluateMysqlRights(p: MysqlProbes): CollectorRight[] {
   const rights: CollectorRight[] = [
     { right: 'SELECT ON mysql.user', required: true, granted: p.mysqlUser, purpose: '读取账户列表、Super_priv/Grant_priv、认证插件、密码修改时间和锁定状态' },
   ];
-  if (p.globalPriv !== null) rights.push({ right: 'SELECT ON mysql.global_priv', required: true, granted: p.globalPriv, purpose: '读取账户锁定状态 (MariaDB 10.4+)' });
+  if (p.globalPriv !== null) rights.push({ right: 'SELECT ON mysql.global_priv', required: true, granted: p.globalPriv, purpose: '读取账户锁定状态、密码修改时间和有效期 (MariaDB 10.4+)' });
   rights.push({ right: 'SELECT ON mysql.*', required: true, granted: p.showGrants, purpose: 'SHOW GRANTS FOR 其他账户（库级 SELECT 权限，表级授权不够）' });
   return rights;
 }
