@@ -87,11 +87,61 @@ interface UserRow {
   account_locked?: string;
   plugin?: string;
   password_last_changed?: Date | null;
+  /** MySQL 5.7+: days, NULL = the global default_password_lifetime, 0 = never expires. */
+  password_lifetime?: number | null;
+  /** 'Y' after ALTER USER … PASSWORD EXPIRE (MySQL; MariaDB's mysql.user view derives it too). */
+  password_expired?: string;
   is_role?: string;
 }
 
-export function normalizeMysql(u: UserRow, grantLines: string[], locked: boolean): UnifiedAccount {
+/**
+ * MariaDB ≥ 10.4 keeps password aging in mysql.global_priv's JSON only (its mysql.user view has no
+ * password_last_changed): password_last_changed in Unix seconds (0 = expired by PASSWORD EXPIRE),
+ * password_lifetime in days (-1 or absent = the global default, 0 = never), account_locked.
+ */
+export interface MariaPriv {
+  password_last_changed?: number | null;
+  password_lifetime?: number | null;
+  account_locked?: boolean | null;
+}
+
+export interface PasswordAging {
+  changedAt: Date | null;
+  expiresAt: Date | null;
+  /** Expired by the engine's own flag (PASSWORD EXPIRE), whatever the dates say. */
+  expired: boolean;
+  /** The lifetime that applies, in days (0 = never expires); null when unknown. */
+  lifetimeDays: number | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Pure: when the password was last changed and when it expires (change + lifetime, the account's
+ * own or else the server's default_password_lifetime), from MySQL's mysql.user columns or MariaDB's
+ * global_priv JSON (unit-tested on rows shaped as both return them).
+ */
+export function mysqlPasswordAging(u: UserRow, maria: MariaPriv | undefined, defaultLifetime: number | null): PasswordAging {
+  let changedAt: Date | null = null;
+  let own: number | null | undefined;
+  if (maria) {
+    const plc = maria.password_last_changed;
+    if (typeof plc === 'number' && plc > 0) changedAt = new Date(plc * 1000);
+    own = typeof maria.password_lifetime === 'number' && maria.password_lifetime >= 0 ? maria.password_lifetime : null;
+  } else {
+    changedAt = u.password_last_changed ? new Date(u.password_last_changed) : null;
+    own = u.password_lifetime === undefined || u.password_lifetime === null ? null : Number(u.password_lifetime);
+  }
+  if (changedAt && Number.isNaN(changedAt.getTime())) changedAt = null;
+  const lifetimeDays = own ?? defaultLifetime;
+  const expired = u.password_expired === 'Y' || maria?.password_last_changed === 0;
+  const expiresAt = changedAt && lifetimeDays ? new Date(changedAt.getTime() + lifetimeDays * DAY_MS) : null;
+  return { changedAt, expiresAt, expired, lifetimeDays };
+}
+
+export function normalizeMysql(u: UserRow, grantLines: string[], locked: boolean, aging?: PasswordAging): UnifiedAccount {
   const g = parseGrants(grantLines);
+  const a = aging ?? mysqlPasswordAging(u, undefined, null);
   const superuser = u.Super_priv === 'Y' || g.global.includes('ALL PRIVILEGES') || g.global.includes('SUPER');
   return {
     username: `${u.User}@${u.Host}`,
@@ -108,12 +158,31 @@ export function normalizeMysql(u: UserRow, grantLines: string[], locked: boolean
       can_grant: u.Grant_priv === 'Y' || g.canGrant,
       is_locked: locked,
       plugin: u.plugin ?? null,
+      // As read from mysql.user (MySQL); MariaDB's view has no such column, so this stays null there
+      // as it always has (reading global_priv here would rewrite every MariaDB account's history
+      // once); the typed password_changed_at column carries both.
       password_last_changed: u.password_last_changed ? new Date(u.password_last_changed).toISOString() : null,
       is_active: !locked,
       roles: g.roles.sort(),
       table_privileges: g.tables,
+      // Only when set, so that rows synced before this key existed do not all differ at once.
+      ...(a.expired ? { password_expired: true } : {}),
     },
+    // MySQL/MariaDB keep no last-login time (only audit plugins do).
+    passwordChangedAt: a.changedAt,
+    passwordExpiresAt: a.expiresAt,
   };
+}
+
+/** The server's default_password_lifetime (MySQL 5.7.4+, MariaDB 10.4.3+); null where it has none. */
+async function defaultPasswordLifetime(c: mysql.Connection): Promise<number | null> {
+  try {
+    const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT @@global.default_password_lifetime AS d');
+    const d = rows[0]?.d;
+    return d === null || d === undefined ? null : Number(d);
+  } catch {
+    return null; // older servers: no password lifetime at all
+  }
 }
 
 async function connect(conn: ConnInfo): Promise<mysql.Connection> {
@@ -142,6 +211,16 @@ async function connect(conn: ConnInfo): Promise<mysql.Connection> {
 async function version(c: mysql.Connection) {
   const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
   return parseVersion('mysql', String(rows[0]?.v ?? ''));
+}
+
+/** Pure: a row of the global_priv query (JSON_VALUE answers strings or NULL) → MariaPriv. */
+export function mariaPrivOf(r: Record<string, unknown>): MariaPriv {
+  const num = (x: unknown) => (x === null || x === undefined || x === '' || Number.isNaN(Number(x)) ? null : Number(x));
+  return {
+    account_locked: r.account_locked === 'true' || r.account_locked === '1' || r.account_locked === true,
+    password_last_changed: num(r.password_last_changed),
+    password_lifetime: num(r.password_lifetime),
+  };
 }
 
 /** MariaDB ≥ 10.4 keeps accounts and their lock flag in mysql.global_priv (mysql.user is a view over it). */
@@ -173,7 +252,7 @@ export function evaluateMysqlRights(p: MysqlProbes): CollectorRight[] {
   const rights: CollectorRight[] = [
     { right: 'SELECT ON mysql.user', required: true, granted: p.mysqlUser, purpose: '读取账户列表、Super_priv/Grant_priv、认证插件、密码修改时间和锁定状态' },
   ];
-  if (p.globalPriv !== null) rights.push({ right: 'SELECT ON mysql.global_priv', required: true, granted: p.globalPriv, purpose: '读取账户锁定状态 (MariaDB 10.4+)' });
+  if (p.globalPriv !== null) rights.push({ right: 'SELECT ON mysql.global_priv', required: true, granted: p.globalPriv, purpose: '读取账户锁定状态、密码修改时间和有效期 (MariaDB 10.4+)' });
   rights.push({ right: 'SELECT ON mysql.*', required: true, granted: p.showGrants, purpose: 'SHOW GRANTS FOR 其他账户（库级 SELECT 权限，表级授权不够）' });
   return rights;
 }
@@ -215,15 +294,19 @@ export const mysqlAdapter: DbAdapter = {
       const f = compileFilter('User', filter, () => '?');
       const [users] = await first.query<mysql.RowDataPacket[]>(`SELECT * FROM mysql.user WHERE User <> '' AND ${f.sql} ORDER BY User, Host`, f.params);
       const accounts = (users as UserRow[]).filter((u) => u.is_role !== 'Y');
-      // MariaDB keeps the lock flag in mysql.global_priv (JSON); MySQL has mysql.user.account_locked.
-      // The rights check made sure global_priv is readable, so an error here is a real failure.
-      const lockedMaria = new Set<string>();
+      // MariaDB keeps the lock flag and password aging in mysql.global_priv (JSON); MySQL has them in
+      // mysql.user. The rights check made sure global_priv is readable, so an error here is a real failure.
+      const maria = new Map<string, MariaPriv>();
       if (accounts.length && usesGlobalPriv(v.raw)) {
         const [rows] = await first.query<mysql.RowDataPacket[]>(
-          `SELECT User, Host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')`,
+          `SELECT User, Host, JSON_VALUE(Priv, '$.account_locked') AS account_locked,
+                  JSON_VALUE(Priv, '$.password_last_changed') AS password_last_changed,
+                  JSON_VALUE(Priv, '$.password_lifetime') AS password_lifetime
+             FROM mysql.global_priv`,
         );
-        for (const r of rows) lockedMaria.add(`${r.User}@${r.Host}`);
+        for (const r of rows) maria.set(`${r.User}@${r.Host}`, mariaPrivOf(r));
       }
+      const defaultLifetime = await defaultPasswordLifetime(first);
       for (let i = 1; i < Math.min(GRANT_READERS, accounts.length); i++) extra.push(await connect(conn));
       const readers = [first, ...extra];
       const grants = new Map<string, string[]>();
@@ -242,8 +325,9 @@ export const mysqlAdapter: DbAdapter = {
         rights,
         accounts: accounts.map((u) => {
           const key = `${u.User}@${u.Host}`;
-          const locked = u.account_locked === 'Y' || lockedMaria.has(key);
-          return normalizeMysql(u, grants.get(key) ?? [], locked);
+          const m = maria.get(key);
+          const locked = u.account_locked === 'Y' || m?.account_locked === true;
+          return normalizeMysql(u, grants.get(key) ?? [], locked, mysqlPasswordAging(u, m, defaultLifetime));
         }),
       };
     } catch (err) {

@@ -57,7 +57,32 @@ interface UserRow {
   DEFAULT_TABLESPACE: string | null;
   TEMPORARY_TABLESPACE: string | null;
   PROFILE: string | null;
+  /** 12c+: the last successful login (TIMESTAMP WITH TIME ZONE); absent/NULL on 11g. */
+  LAST_LOGIN?: Date | null;
+  /** Newer releases only (see oracleUserColumns): when the password was last changed. */
+  PASSWORD_CHANGE_DATE?: Date | null;
+  LOCK_DATE?: Date | null;
 }
+
+/** The optional DBA_USERS columns the adapter reads when the server has them. */
+export const ORACLE_OPTIONAL_USER_COLUMNS = ['LAST_LOGIN', 'PASSWORD_CHANGE_DATE', 'LOCK_DATE'] as const;
+
+/**
+ * Pure: the DBA_USERS select list for the columns this server's DBA_USERS has (LAST_LOGIN since 12c,
+ * PASSWORD_CHANGE_DATE only in recent releases; SYS.USER$.PTIME would need more than the collector's
+ * rights, so it is not used). Missing ones are selected as NULL.
+ */
+export function oracleUserColumns(available: readonly string[]): string {
+  const has = new Set(available.map((c) => c.toUpperCase()));
+  const optional = ORACLE_OPTIONAL_USER_COLUMNS.map((c) => (has.has(c) ? c.toLowerCase() : `NULL AS ${c.toLowerCase()}`));
+  return ['username', 'user_id', 'account_status', 'created', 'expiry_date', 'default_tablespace', 'temporary_tablespace', 'profile', ...optional].join(', ');
+}
+
+const dateOrNull = (d: Date | null | undefined): Date | null => {
+  if (!d) return null;
+  const t = new Date(d);
+  return Number.isNaN(t.getTime()) ? null : t;
+};
 
 export interface OracleCatalog {
   users: UserRow[];
@@ -75,6 +100,9 @@ export function normalizeOracle(cat: OracleCatalog): UnifiedAccount[] {
     if (privs.includes('UNLIMITED TABLESPACE')) ts.ALL_TABLESPACES = ['UNLIMITED'];
     for (const q of cat.quotas.filter((x) => x.USERNAME === u.USERNAME)) ts[q.TABLESPACE_NAME] = [Number(q.MAX_BYTES) === -1 ? 'UNLIMITED' : 'QUOTA'];
     const open = u.ACCOUNT_STATUS === 'OPEN';
+    // EXPIRED, EXPIRED(GRACE), EXPIRED & LOCKED, … (ACCOUNT_STATUS is compared already; the key
+    // feeds the password_expired rule fact).
+    const expired = /EXPIRED/.test(u.ACCOUNT_STATUS) && !/GRACE/.test(u.ACCOUNT_STATUS);
     return {
       username: u.USERNAME,
       host: null,
@@ -93,7 +121,14 @@ export function normalizeOracle(cat: OracleCatalog): UnifiedAccount[] {
         created: u.CREATED ? new Date(u.CREATED).toISOString() : null,
         expiry_date: u.EXPIRY_DATE ? new Date(u.EXPIRY_DATE).toISOString() : null,
         is_active: open,
+        // Only when set, so that rows synced before these keys existed do not all differ at once.
+        // LAST_LOGIN never goes here: it moves with every login (typed column only, not compared).
+        ...(u.LOCK_DATE ? { lock_date: new Date(u.LOCK_DATE).toISOString() } : {}),
+        ...(expired ? { password_expired: true } : {}),
       },
+      lastLoginAt: dateOrNull(u.LAST_LOGIN),
+      passwordChangedAt: dateOrNull(u.PASSWORD_CHANGE_DATE),
+      passwordExpiresAt: dateOrNull(u.EXPIRY_DATE),
     };
   });
 }
@@ -148,9 +183,12 @@ export const oracleAdapter: DbAdapter = {
       const f = compileFilter('username', filter, (i) => `:f${i}`);
       const binds = Object.fromEntries(f.params.map((v, i) => [`f${i + 1}`, v]));
       const where = `WHERE ${f.sql}`;
+      // Which optional columns this release's DBA_USERS has (ALL_TAB_COLUMNS lists the columns of
+      // views the collector may read, so no extra right is needed).
+      const columns = (await c.execute<{ COLUMN_NAME: string }>(
+        `SELECT column_name FROM all_tab_columns WHERE owner = 'SYS' AND table_name = 'DBA_USERS'`, [], OBJ)).rows ?? [];
       const users = (await c.execute<UserRow>(
-        `SELECT username, user_id, account_status, created, expiry_date, default_tablespace, temporary_tablespace, profile
-           FROM dba_users ${where} ORDER BY username`, binds, OBJ)).rows ?? [];
+        `SELECT ${oracleUserColumns(columns.map((r) => r.COLUMN_NAME))} FROM dba_users ${where} ORDER BY username`, binds, OBJ)).rows ?? [];
       const inUsers = `grantee IN (SELECT username FROM dba_users ${where})`;
       const roles = (await c.execute<OracleCatalog['roles'][number]>(`SELECT grantee, granted_role FROM dba_role_privs WHERE ${inUsers}`, binds, OBJ)).rows ?? [];
       const sysPrivs = (await c.execute<OracleCatalog['sysPrivs'][number]>(`SELECT grantee, privilege FROM dba_sys_privs WHERE ${inUsers}`, binds, OBJ)).rows ?? [];

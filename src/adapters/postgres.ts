@@ -122,6 +122,8 @@ export function normalizePostgres(cat: PostgresCatalog): UnifiedAccount[] {
       databasePrivilegesPg: databases,
       tablespacePrivileges: tablespace,
       systemPrivileges: [],
+      // PostgreSQL records no login or password-change time; VALID UNTIL is the password's expiry.
+      passwordExpiresAt: r.valid_until ? new Date(r.valid_until) : null,
       typeSpecific: {
         role_oid: Number(r.oid),
         has_password: cat.passwords ? (cat.passwords.get(r.rolname) ?? false) : null,

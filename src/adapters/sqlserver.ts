@@ -69,6 +69,10 @@ interface LoginRow {
   default_language_name: string | null;
   is_expiration_checked: boolean | null;
   is_policy_checked: boolean | null;
+  /** LOGINPROPERTY(name, 'PasswordLastSetTime'): SQL logins only (NULL for Windows logins and groups). */
+  password_last_set_time?: Date | null;
+  /** LOGINPROPERTY(name, 'IsExpired'): 1 when the password expired under CHECK_EXPIRATION; NULL off SQL logins. */
+  is_expired?: number | boolean | null;
 }
 
 export interface SqlServerCatalog {
@@ -91,12 +95,17 @@ export function normalizeSqlServer(cat: SqlServerCatalog): UnifiedAccount[] {
     const dbPerms: Record<string, string[]> = {};
     for (const p of cat.dbPermissions.filter((x) => x.login === l.name)) (dbPerms[p.db] ??= []).includes(p.permission) || dbPerms[p.db]!.push(p.permission);
     for (const v of [...Object.values(dbRoles), ...Object.values(dbPerms)]) v.sort();
+    const changed = l.password_last_set_time ? new Date(l.password_last_set_time) : null;
+    const expired = Number(l.is_expired) === 1;
     return {
       username: l.name,
       host: null,
       isSuperuser: isSysadmin,
       isActive: !l.is_disabled,
       isLocked: !!l.is_disabled,
+      // SQL Server keeps no last successful login in its catalogs (only login auditing or the
+      // volatile sys.dm_exec_sessions show logins), and no expiry date (the Windows policy decides).
+      passwordChangedAt: changed && !Number.isNaN(changed.getTime()) ? changed : null,
       serverRoles: roles,
       serverPermissions: [...new Set(cat.serverPermissions.filter((p) => p.login === l.name).map((p) => p.permission))].sort(),
       databaseRoles: dbRoles,
@@ -110,6 +119,8 @@ export function normalizeSqlServer(cat: SqlServerCatalog): UnifiedAccount[] {
         default_language: l.default_language_name,
         is_expiration_checked: l.is_expiration_checked,
         is_policy_checked: l.is_policy_checked,
+        // Only when set, so that rows synced before this key existed do not all differ at once.
+        ...(expired ? { password_expired: true } : {}),
       },
     };
   });
@@ -169,7 +180,9 @@ export const sqlserverAdapter: DbAdapter = {
       f.params.forEach((v, i) => req.input(`f${i + 1}`, mssql.NVarChar, v));
       const logins = (
         await req.query<LoginRow>(`SELECT sp.name, sp.principal_id, sp.type_desc, sp.is_disabled, sp.default_database_name,
-                  sp.default_language_name, sl.is_expiration_checked, sl.is_policy_checked
+                  sp.default_language_name, sl.is_expiration_checked, sl.is_policy_checked,
+                  CASE WHEN sp.type = 'S' THEN CAST(LOGINPROPERTY(sp.name, 'PasswordLastSetTime') AS datetime) END AS password_last_set_time,
+                  CASE WHEN sp.type = 'S' THEN CAST(LOGINPROPERTY(sp.name, 'IsExpired') AS int) END AS is_expired
              FROM sys.server_principals sp LEFT JOIN sys.sql_logins sl ON sl.principal_id = sp.principal_id
             WHERE sp.type IN ('S','U','G') AND ${f.sql} ORDER BY sp.name`)
       ).recordset;

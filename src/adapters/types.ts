@@ -91,6 +91,14 @@ export interface UnifiedAccount {
   systemPrivileges?: string[];
   tablespacePrivilegesOracle?: Record<string, string[]>;
   typeSpecific: Record<string, unknown>;
+  /**
+   * Staleness, where the engine reports it (null or absent: it does not). lastLoginAt moves with
+   * every login, so change detection never compares it; the password dates are refreshed quietly
+   * too (the engines that report them mirror them in typeSpecific, which is compared).
+   */
+  lastLoginAt?: Date | null;
+  passwordChangedAt?: Date | null;
+  passwordExpiresAt?: Date | null;
 }
 
 /** What a connection test learns: the version and every catalog right the collector needs (rights.ts). */

@@ -57,6 +57,7 @@ const EnvSchema = z.object({
   SYNC_POLL_MS: int(100, 60_000).default(2000),
   SYNC_STALE_SECONDS: int(5, 86_400).default(60),
   AUTO_CLASSIFY_AFTER_SYNC: bool.default('true'),
+  STALE_ACCOUNT_DAYS: int(1, 36_500).default(90),
   LOG_STREAM_BUFFER: int(1, 100_000).default(1000),
   FIGURE_CACHE_TTL_SECONDS: int(0, 3600).default(5),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -121,6 +122,8 @@ export type Config = Readonly<{
   syncStaleSeconds: number;
   /** Classify the synced instances' accounts when a sync session ends. */
   autoClassifyAfterSync: boolean;
+  /** Age in days beyond which the built-in stale classification flags an account ("STALE_ACCOUNT_DAYS" in rules). */
+  staleAccountDays: number;
   /** How long dashboard figures are cached (0 = not cached). */
   figureCacheTtlSeconds: number;
   /** Bearer token required by GET /metrics (open when unset). */
@@ -217,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncPollMs: e.SYNC_POLL_MS,
     syncStaleSeconds: e.SYNC_STALE_SECONDS,
     autoClassifyAfterSync: e.AUTO_CLASSIFY_AFTER_SYNC,
+    staleAccountDays: e.STALE_ACCOUNT_DAYS,
     logStreamBuffer: e.LOG_STREAM_BUFFER,
     figureCacheTtlSeconds: e.FIGURE_CACHE_TTL_SECONDS,
     metricsToken: e.METRICS_TOKEN || undefined,

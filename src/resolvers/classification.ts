@@ -6,6 +6,7 @@ import { listQuerySchema } from '../lib/pagination.js';
 import { idSchema, looseBoolean } from '../lib/schemas.js';
 import * as cls from '../services/classification/classification-service.js';
 import { autoClassify } from '../services/classification/auto-classify.js';
+import { getAccount } from '../services/accounts/account-service.js';
 
 const opt = <T extends z.ZodTypeAny>(s: T) => s.nullish().transform((v) => v ?? undefined);
 const dbType = z.enum(DB_TYPES, { errorMap: () => ({ message: `数据库类型必须是 ${DB_TYPES.join(', ')} 之一` }) });
@@ -146,3 +147,13 @@ export const batchMatchesOp = operation({
 });
 
 export const permissionsOp = operation({ name: 'classificationPermissions', requires: 'view', input: z.object({ dbType }), run: (ctx, { dbType: t }) => cls.permissionsOf(ctx.deps, t) });
+
+export const accountClassificationReasonsOp = operation({
+  name: 'accountClassificationReasons',
+  requires: 'view',
+  input: z.object({ id: idSchema }),
+  run: async (ctx, { id }) => {
+    await getAccount(ctx.deps, id); // 404 for an unknown account
+    return (await cls.classificationReasonsOf(ctx.deps, [id]))[0]!;
+  },
+});

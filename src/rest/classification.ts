@@ -7,7 +7,7 @@
 import { Router } from 'express';
 import type { AppDeps } from '../deps.js';
 import * as ops from '../resolvers/classification.js';
-import type { AssignmentRow, BatchRow, ClassificationRow, MatchRow, MatchedAccount, RuleRow } from '../services/classification/classification-service.js';
+import type { AssignmentRow, BatchRow, ClassificationReasonRow, ClassificationRow, MatchRow, MatchedAccount, RuleRow } from '../services/classification/classification-service.js';
 import { sendPage, sendSuccess } from './envelope.js';
 import { bodyInput, queryInput, rest } from './handler.js';
 import { iso } from './serializers.js';
@@ -111,6 +111,23 @@ export function assignmentJson(a: AssignmentRow) {
   };
 }
 
+export function classificationReasonJson(r: ClassificationReasonRow) {
+  return {
+    assignment_id: r.assignmentId,
+    account_id: r.accountId,
+    classification: { id: r.classification.id, name: r.classification.name, risk_level: r.classification.riskLevel, color: r.classification.color },
+    assignment_type: r.assignmentType,
+    assigned_at: iso(r.assignedAt),
+    assigned_by: r.assignedBy,
+    notes: r.notes,
+    batch_id: r.batchId,
+    rule: r.rule ? { id: r.rule.id, name: r.rule.name, db_type: r.rule.dbType, rule_expression: r.rule.expression } : null,
+    matches_now: r.matchesNow,
+    reasons: r.reasons.map((x) => ({ field: x.field, op: x.op, expected: x.expected ?? null, actual: x.actual ?? null, holds: x.holds, negated: x.negated, text: x.text })),
+    note: r.note,
+  };
+}
+
 const matchedAccountJson = (a: MatchedAccount) => ({
   id: a.id,
   instance_id: a.instanceId,
@@ -169,6 +186,12 @@ export function classificationRoutes(deps: AppDeps): Router {
   r.post([`${AC}/auto-classify`, '/api/auto-classify'], rest(deps, ops.autoClassifyOp, bodyInput, (res, b) =>
     sendSuccess(res, { batch_id: b.batchId, batch: batchJson(b), ...(b.batchDetails as object) }, '自动分类完成'),
   ));
+  r.get(
+    ['/api/accounts/:id/classification-reasons', `${AC}/accounts/:id/reasons`],
+    rest(deps, ops.accountClassificationReasonsOp, (req) => ({ id: req.params.id }), (res, reasons, _ctx, req) =>
+      sendSuccess(res, { account_id: Number(req.params.id), reasons: reasons.map(classificationReasonJson) }),
+    ),
+  );
   r.get(`${AC}/permissions/:dbType`, rest(deps, ops.permissionsOp, (req) => ({ dbType: req.params.dbType }), (res, p) => sendSuccess(res, p)));
   return r;
 }

@@ -63,6 +63,9 @@ export function accountJson(a: AccountRow) {
     last_change_type: a.lastChangeType,
     last_change_time: iso(a.lastChangeTime),
     last_sync_time: iso(a.lastSyncTime),
+    last_login_at: iso(a.lastLoginAt),
+    password_changed_at: iso(a.passwordChangedAt),
+    password_expires_at: iso(a.passwordExpiresAt),
     session_id: a.sessionId,
     permissions: privilegesOf(a),
   };

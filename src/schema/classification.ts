@@ -9,8 +9,11 @@ import { AccountRef } from './account.js';
 import { execute } from '../resolvers/operation.js';
 import * as ops from '../resolvers/classification.js';
 import type { Ctx } from '../context.js';
+import type { RuleReason } from '../services/classification/explain.js';
 import {
+  classificationReasonsOf,
   classificationsOfAccounts,
+  type ClassificationReasonRow,
   type AssignmentRow,
   type BatchRow,
   type ClassificationRow,
@@ -137,6 +140,75 @@ function classificationLoader(ctx: Ctx) {
   if (!l) loaders.set(ctx, (l = new DataLoader((ids: readonly number[]) => classificationsOfAccounts(ctx.deps, ids))));
   return l;
 }
+
+const ClassificationSummaryRef = builder.objectRef<ClassificationReasonRow['classification']>('ClassificationSummary').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    riskLevel: t.exposeString('riskLevel', { description: 'low, medium, high or critical' }),
+    color: t.exposeString('color', { nullable: true }),
+  }),
+});
+
+const ReasonRuleRef = builder.objectRef<NonNullable<ClassificationReasonRow['rule']>>('ClassificationReasonRule').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    dbType: t.exposeString('dbType'),
+    expression: t.expose('expression', { type: 'JSON', description: 'the rule expression as saved' }),
+  }),
+});
+
+const AssignerRef = builder.objectRef<NonNullable<ClassificationReasonRow['assignedBy']>>('ClassificationAssigner').implement({
+  fields: (t) => ({ id: t.exposeID('id'), username: t.exposeString('username') }),
+});
+
+const RuleReasonRef = builder.objectRef<RuleReason>('RuleReason').implement({
+  description: 'One condition of a rule and what the account concretely has for it',
+  fields: (t) => ({
+    field: t.exposeString('field', { description: 'e.g. global_privileges, role_attributes, password_changed_at' }),
+    op: t.exposeString('op'),
+    expected: t.field({ type: 'JSON', nullable: true, description: 'what the rule asks for (a date condition: days)', resolve: (r) => r.expected ?? null }),
+    actual: t.field({ type: 'JSON', nullable: true, description: 'the asked-for names the account holds, or its value (dates: ISO, null when unknown)', resolve: (r) => r.actual ?? null }),
+    holds: t.exposeBoolean('holds', { description: "the condition's own verdict" }),
+    negated: t.exposeBoolean('negated', { description: 'under NOT: the reason is that the condition does not hold' }),
+    text: t.exposeString('text', { description: 'e.g. "global_privileges has SUPER: has SUPER"' }),
+  }),
+});
+
+const ClassificationReasonRef = builder.objectRef<ClassificationReasonRow>('ClassificationReason').implement({
+  description: 'Why an account holds a classification: the rule and concrete privileges/attributes (auto), or who assigned it (manual)',
+  fields: (t) => ({
+    assignmentId: t.exposeID('assignmentId'),
+    classification: t.field({ type: ClassificationSummaryRef, resolve: (r) => r.classification }),
+    assignmentType: t.exposeString('assignmentType', { description: 'auto or manual' }),
+    assignedAt: t.expose('assignedAt', { type: 'DateTime' }),
+    assignedBy: t.field({ type: AssignerRef, nullable: true, description: 'manual assignments: who assigned it', resolve: (r) => r.assignedBy }),
+    notes: t.exposeString('notes', { nullable: true }),
+    batchId: t.exposeString('batchId', { nullable: true, description: 'auto assignments: the batch that made it' }),
+    rule: t.field({ type: ReasonRuleRef, nullable: true, description: 'auto assignments: the rule that matched', resolve: (r) => r.rule }),
+    matchesNow: t.exposeBoolean('matchesNow', { nullable: true, description: 'auto assignments: whether the rule still matches the account as stored now' }),
+    reasons: t.field({ type: [RuleReasonRef], description: 'the conditions that made the rule match (empty for manual assignments)', resolve: (r) => r.reasons }),
+    note: t.exposeString('note', { nullable: true, description: 'what could not be explained (rule deleted, no longer matching, …)' }),
+  }),
+});
+
+/** One batch of queries per request for all the accounts whose classification reasons are asked for. */
+const reasonLoaders = new WeakMap<Ctx, DataLoader<number, ClassificationReasonRow[]>>();
+function reasonLoader(ctx: Ctx) {
+  let l = reasonLoaders.get(ctx);
+  if (!l) reasonLoaders.set(ctx, (l = new DataLoader((ids: readonly number[]) => classificationReasonsOf(ctx.deps, ids))));
+  return l;
+}
+
+builder.objectField(AccountRef, 'classificationReasons', (t) =>
+  t.field({
+    type: [ClassificationReasonRef],
+    description: 'For each active classification of the account: the rule and the concrete privileges or attributes that made it match, or who assigned it by hand',
+    authScopes: scopesFor(ops.accountClassificationReasonsOp.requires),
+    resolve: (a, _args, ctx) => reasonLoader(ctx).load(a.id),
+  }),
+);
 
 builder.objectField(AccountRef, 'classifications', (t) =>
   t.field({

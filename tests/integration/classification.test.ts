@@ -187,7 +187,8 @@ describe('rules', () => {
     const list = await call(t.url, 'GET', `${AC}/rules/filter?classification_id=${classId}`, { token: admin });
     expect(list.body.data.rules.map((r: any) => r.id)).toEqual([id]);
     const matched = await call(t.url, 'GET', `${AC}/rules/${id}/matched-accounts`, { token: admin });
-    expect(matched.body.data.map((a: any) => a.username)).toEqual([`${P}app@10.%`]);
+    // The shared server may hold other runs' 10.% users (sync, collector-rights): look at this file's own.
+    expect(matched.body.data.map((a: any) => a.username).filter((u: string) => u.startsWith(P))).toEqual([`${P}app@10.%`]);
     await t.app.deps.logSink.flush();
     const logs = await t.app.deps.prisma.unifiedLog.findMany({ where: { module: 'account_classification', message: { contains: 'apps' } } });
     expect(logs.some((l) => (l.context as any)?.event === 'rule_created')).toBe(true);

@@ -77,3 +77,16 @@ describe('account change detection', () => {
     expect(d.privilege.is_superuser).toEqual({ old: null, new: true });
   });
 });
+
+describe('staleness dates', () => {
+  it('never make a diff (a moving last login is no change); the writer refreshes them quietly', async () => {
+    const { staleDatesChanged } = await import('../../src/services/accounts/change-detection.js');
+    const fresh: UnifiedAccount = { ...base, lastLoginAt: new Date('2026-11-30Z'), passwordChangedAt: new Date('2026-01-01Z'), passwordExpiresAt: null };
+    const old = { ...stored(base), lastLoginAt: new Date('2026-11-01Z'), passwordChangedAt: new Date('2026-01-01Z'), passwordExpiresAt: null };
+    expect(isEmptyDiff(diffAccount(old, fresh))).toBe(true);
+    expect(staleDatesChanged(old, fresh)).toBe(true);
+    expect(staleDatesChanged({ ...old, lastLoginAt: new Date('2026-11-30Z') }, fresh)).toBe(false);
+    // Absent (engine reports nothing) and null are the same.
+    expect(staleDatesChanged({}, { lastLoginAt: null, passwordChangedAt: undefined })).toBe(false);
+  });
+});

@@ -117,6 +117,22 @@ export function diffAccount(stored: StoredAccount, fresh: UnifiedAccount): Accou
   return { privilege, other };
 }
 
+/** The staleness columns: stored on every sync, never part of a diff (see staleDatesChanged). */
+export type StalenessDates = { lastLoginAt?: Date | null; passwordChangedAt?: Date | null; passwordExpiresAt?: Date | null };
+const STALENESS_KEYS = ['lastLoginAt', 'passwordChangedAt', 'passwordExpiresAt'] as const;
+const timeOrNull = (d: Date | string | null | undefined) => (d ? new Date(d).getTime() : null);
+
+/**
+ * Whether the staleness dates moved. They are not privilege or attribute changes: last_login_at
+ * moves with every login (comparing it would log a change per account per sync), and the password
+ * dates are mirrored in type_specific where the engine has them there (MySQL password_last_changed,
+ * PostgreSQL valid_until, Oracle expiry_date), which is compared. The writer refreshes them quietly:
+ * no change-log row, no last_change_time.
+ */
+export function staleDatesChanged(stored: StalenessDates, fresh: StalenessDates): boolean {
+  return STALENESS_KEYS.some((k) => timeOrNull(stored[k]) !== timeOrNull(fresh[k]));
+}
+
 export function isEmptyDiff(d: AccountDiff): boolean {
   return Object.keys(d.privilege).length === 0 && Object.keys(d.other).length === 0;
 }

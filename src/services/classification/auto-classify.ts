@@ -20,7 +20,7 @@ import type { AppDeps } from '../../deps.js';
 import type { AuthUser } from '../../auth/permissions.js';
 import { DB_TYPES, type DbType } from '../../adapters/types.js';
 import { ConflictError, ValidationError } from '../../lib/errors.js';
-import { columnsFor, compileRule, factsOf, fieldsOf, normalizeRule, type Predicate } from './rule-expression.js';
+import { columnsFor, compileRule, factsOf, fieldsOf, normalizeRule, type EvalOptions, type Predicate } from './rule-expression.js';
 
 export type BatchType = 'manual' | 'scheduled' | 'api' | 'after_sync';
 
@@ -63,7 +63,7 @@ interface CompiledRule {
   fields: Set<string>;
 }
 
-async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, errors: BatchResult['errors']): Promise<{ rules: CompiledRule[]; names: Map<number, string> }> {
+async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, errors: BatchResult['errors'], opts: EvalOptions): Promise<{ rules: CompiledRule[]; names: Map<number, string> }> {
   const { rows } = await client.query<{ id: number; classification_id: number; db_type: string; rule_expression: unknown; name: string }>(
     `SELECT r.id, r.classification_id, r.db_type, r.rule_expression, c.name
        FROM classification_rules r JOIN account_classifications c ON c.id = r.classification_id
@@ -79,7 +79,7 @@ async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, er
     try {
       const dbType = r.db_type as DbType;
       const tree = normalizeRule(dbType, r.rule_expression);
-      rules.push({ id: r.id, classificationId: r.classification_id, dbType, predicate: compileRule(dbType, tree), fields: fieldsOf(tree) });
+      rules.push({ id: r.id, classificationId: r.classification_id, dbType, predicate: compileRule(dbType, tree, opts), fields: fieldsOf(tree) });
     } catch (err) {
       // A rule saved before a catalogue change may no longer validate: skip it, say so in the batch.
       errors.push({ ruleId: r.id, error: (err as Error).message });
@@ -137,7 +137,9 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     await client.query('BEGIN');
     const { rows: lockRows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_KEY]);
     if (!lockRows[0]!.ok) throw new ConflictError('已有自动分类批次在运行，请稍后再试');
-    const { rules, names } = await compiledRules(client, scope, errors);
+    // One moment and one stale age for the whole batch: date conditions compare with the same "now".
+    const evalOpts: EvalOptions = { now: started, staleDays: deps.config.staleAccountDays };
+    const { rules, names } = await compiledRules(client, scope, errors, evalOpts);
     const byType = new Map<DbType, CompiledRule[]>();
     for (const r of rules) byType.set(r.dbType, [...(byType.get(r.dbType) ?? []), r]);
 
@@ -176,7 +178,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
       for (const row of rows) {
         const typeRules = byType.get(row.db_type);
         if (!typeRules) continue;
-        const facts = factsOf(row.db_type, row, fieldsByType.get(row.db_type));
+        const facts = factsOf(row.db_type, row, fieldsByType.get(row.db_type), evalOpts);
         let m: { classes: number[]; rules: number[] } | undefined;
         for (const rule of typeRules) {
           if (m?.classes.includes(rule.classificationId) || !rule.predicate(facts)) continue;

@@ -16,7 +16,9 @@ export type FieldKind =
   /** Named boolean attributes (PostgreSQL role attributes): "has X" means attribute X is true. */
   | 'flags'
   | 'boolean'
-  | 'string';
+  | 'string'
+  /** A moment (stored timestamptz or ISO string), possibly unknown: compared by age in days. */
+  | 'date';
 
 export interface FieldSpec {
   /** Name used in rule expressions (snake_case, as in SPEC's rule format). */
@@ -31,6 +33,11 @@ export interface FieldSpec {
   values?: readonly string[];
   /** Open-ended names (roles) are checked against this pattern instead. */
   open?: boolean;
+  /**
+   * Derived boolean facts: computed from other columns and the evaluation time (e.g. password_expired
+   * from password_expires_at and the engine's own expired flag) instead of read from `column`.
+   */
+  derive?: 'password_expired';
 }
 
 const COMMON: FieldSpec[] = [
@@ -89,6 +96,21 @@ const ORACLE_SYSTEM_PRIVILEGES = [
   'UNLIMITED TABLESPACE', 'UPDATE ANY TABLE',
 ] as const;
 
+/**
+ * Staleness facts (see README "Stale accounts"): only what each engine really exposes. PostgreSQL
+ * has no last login and no password change time, MySQL/MariaDB and SQL Server no last login.
+ */
+const LAST_LOGIN: FieldSpec = { name: 'last_login_at', kind: 'date', column: 'last_login_at', description: '最近登录时间' };
+const PASSWORD_CHANGED: FieldSpec = { name: 'password_changed_at', kind: 'date', column: 'password_changed_at', description: '密码最近修改时间' };
+const PASSWORD_EXPIRES: FieldSpec = { name: 'password_expires_at', kind: 'date', column: 'password_expires_at', description: '密码过期时间' };
+const PASSWORD_EXPIRED: FieldSpec = {
+  name: 'password_expired',
+  kind: 'boolean',
+  column: 'password_expires_at',
+  derive: 'password_expired',
+  description: '密码已过期 (过期时间已到，或引擎标记为已过期)',
+};
+
 export const CATALOGUE: Record<DbType, FieldSpec[]> = {
   mysql: [
     ...COMMON,
@@ -96,6 +118,9 @@ export const CATALOGUE: Record<DbType, FieldSpec[]> = {
     { name: 'global_privileges', kind: 'list', column: 'global_privileges', description: '全局权限', values: MYSQL_GLOBAL_PRIVILEGES },
     { name: 'database_privileges', kind: 'map', column: 'database_privileges', description: '数据库权限 (任一数据库)', values: MYSQL_DB_PRIVILEGES },
     { name: 'roles', kind: 'list', column: 'type_specific', key: 'roles', description: '授予的角色', values: [], open: true },
+    PASSWORD_CHANGED,
+    PASSWORD_EXPIRES,
+    PASSWORD_EXPIRED,
   ],
   postgresql: [
     ...COMMON,
@@ -103,6 +128,8 @@ export const CATALOGUE: Record<DbType, FieldSpec[]> = {
     { name: 'predefined_roles', kind: 'list', column: 'predefined_roles', description: '所属角色 (预定义或自定义)', values: PG_PREDEFINED_ROLES, open: true },
     { name: 'database_privileges', kind: 'map', column: 'database_privileges_pg', description: '数据库权限 (任一数据库)', values: ['CONNECT', 'CREATE', 'TEMPORARY'] },
     { name: 'tablespace_privileges', kind: 'map', column: 'tablespace_privileges', description: '表空间权限', values: ['CREATE'] },
+    PASSWORD_EXPIRES,
+    PASSWORD_EXPIRED,
   ],
   sqlserver: [
     ...COMMON,
@@ -110,12 +137,18 @@ export const CATALOGUE: Record<DbType, FieldSpec[]> = {
     { name: 'server_permissions', kind: 'list', column: 'server_permissions', description: '服务器权限', values: SQLSERVER_SERVER_PERMISSIONS },
     { name: 'database_roles', kind: 'map', column: 'database_roles', description: '数据库角色 (任一数据库)', values: ['db_owner', 'db_securityadmin', 'db_accessadmin', 'db_backupoperator', 'db_ddladmin', 'db_datawriter', 'db_datareader', 'db_denydatawriter', 'db_denydatareader', 'public'], open: true },
     { name: 'database_privileges', kind: 'map', column: 'database_permissions', description: '数据库权限 (任一数据库)', values: SQLSERVER_DB_PERMISSIONS },
+    PASSWORD_CHANGED,
+    PASSWORD_EXPIRED,
   ],
   oracle: [
     ...COMMON,
     { name: 'roles', kind: 'list', column: 'oracle_roles', description: '角色', values: ['DBA', 'CONNECT', 'RESOURCE', 'SELECT_CATALOG_ROLE', 'EXECUTE_CATALOG_ROLE', 'EXP_FULL_DATABASE', 'IMP_FULL_DATABASE', 'DATAPUMP_EXP_FULL_DATABASE', 'DATAPUMP_IMP_FULL_DATABASE', 'AUDIT_ADMIN', 'SCHEDULER_ADMIN'], open: true },
     { name: 'system_privileges', kind: 'list', column: 'system_privileges', description: '系统权限', values: ORACLE_SYSTEM_PRIVILEGES },
     { name: 'tablespace_privileges', kind: 'map', column: 'tablespace_privileges_oracle', description: '表空间配额', values: ['UNLIMITED', 'QUOTA'] },
+    LAST_LOGIN,
+    PASSWORD_CHANGED,
+    PASSWORD_EXPIRES,
+    PASSWORD_EXPIRED,
   ],
 };
 

@@ -6,11 +6,12 @@
 import type { AppDeps } from '../../deps.js';
 import type { AuthUser } from '../../auth/permissions.js';
 import type { Prisma } from '../../generated/prisma/client.js';
-import type { DbType } from '../../adapters/types.js';
+import { DB_TYPES, type DbType } from '../../adapters/types.js';
 import { BusinessRuleError, ConflictError, ResourceNotFoundError, ValidationError } from '../../lib/errors.js';
 import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { CATALOGUE, permissionConfigRows } from './catalogue.js';
-import { columnsFor, compileRule, factsOf, normalizeRule } from './rule-expression.js';
+import { explainRule, type RuleReason } from './explain.js';
+import { columnsFor, compileRule, factsOf, normalizeRule, STALE_DAYS } from './rule-expression.js';
 
 const MODULE = 'account_classification';
 
@@ -150,7 +151,8 @@ export interface MatchedAccount {
  * paginated, without writing anything. Used for previews and a saved rule's matched accounts.
  */
 export async function previewRule(deps: AppDeps, dbType: DbType, expression: unknown, q: { page: number; perPage: number; instanceId?: number }): Promise<Page<MatchedAccount>> {
-  const predicate = compileRule(dbType, normalizeRule(dbType, expression));
+  const evalOpts = { now: Date.now(), staleDays: deps.config.staleAccountDays };
+  const predicate = compileRule(dbType, normalizeRule(dbType, expression), evalOpts);
   const w = windowOf(q);
   const cols = columnsFor(dbType).map((c) => `a.${c}`).join(', ');
   const matches: MatchedAccount[] = [];
@@ -167,7 +169,7 @@ export async function previewRule(deps: AppDeps, dbType: DbType, expression: unk
       params,
     );
     for (const row of rows) {
-      if (!predicate(factsOf(dbType, row))) continue;
+      if (!predicate(factsOf(dbType, row, undefined, evalOpts))) continue;
       if (total >= w.offset && matches.length < w.limit) {
         matches.push({ id: row.id, instanceId: row.instance_id, instanceName: row.instance_name, dbType, username: row.username, host: row.host ?? null, isSuperuser: row.is_superuser, isLocked: row.is_locked });
       }
@@ -244,6 +246,98 @@ export async function classificationsOfAccounts(deps: AppDeps, accountIds: reado
   return accountIds.map((id) => rows.filter((r) => r.accountId === id));
 }
 
+// ---- explanations ------------------------------------------------------------------------------
+
+export interface ClassificationReasonRow {
+  assignmentId: number;
+  accountId: number;
+  classification: { id: number; name: string; riskLevel: string; color: string | null };
+  assignmentType: string;
+  assignedAt: Date;
+  /** Manual assignments: who assigned it (null when that user was deleted, or for auto ones). */
+  assignedBy: { id: number; username: string } | null;
+  notes: string | null;
+  batchId: string | null;
+  /** Auto assignments: the rule that matched (null when it was deleted since). */
+  rule: { id: number; name: string; dbType: string; expression: Prisma.JsonValue } | null;
+  /** Auto assignments: whether that rule still matches the account as stored now (null for manual ones or a rule that is gone). */
+  matchesNow: boolean | null;
+  /** Why the rule matches (or, when matchesNow is false, why it no longer does); empty for manual ones. */
+  reasons: RuleReason[];
+  /** What could not be explained, e.g. a deleted or no longer valid rule. */
+  note: string | null;
+}
+
+/**
+ * Why each account holds each of its active classifications: the rule and the concrete privileges,
+ * attributes or dates that made it match (auto), or who assigned it and when (manual). Three
+ * queries whatever the number of accounts (assignments, their rules, the accounts' rows), so
+ * Account.classificationReasons costs the same for a page of accounts as for one.
+ */
+export async function classificationReasonsOf(deps: AppDeps, accountIds: readonly number[]): Promise<ClassificationReasonRow[][]> {
+  if (accountIds.length === 0) return [];
+  const ids = [...accountIds];
+  const assignments = await deps.prisma.accountClassificationAssignment.findMany({
+    where: { accountId: { in: ids }, isActive: true, classification: { isActive: true } },
+    include: { classification: { select: { id: true, name: true, riskLevel: true, color: true, priority: true } }, assigner: { select: { id: true, username: true } } },
+    orderBy: [{ classification: { priority: 'desc' } }, { id: 'asc' }],
+  });
+  const ruleIds = [...new Set(assignments.map((a) => a.ruleId).filter((x): x is number => x !== null))];
+  const allColumns = [...new Set(DB_TYPES.flatMap((t) => columnsFor(t)))];
+  const [rules, accounts] = await Promise.all([
+    ruleIds.length
+      ? deps.prisma.classificationRule.findMany({ where: { id: { in: ruleIds } }, select: { id: true, ruleName: true, dbType: true, ruleExpression: true } })
+      : Promise.resolve([]),
+    assignments.length
+      ? deps.pool.query<Record<string, unknown> & { id: number; db_type: string }>(
+          `SELECT id, db_type, ${allColumns.join(', ')} FROM current_account_sync_data WHERE id = ANY($1::int[])`,
+          [[...new Set(assignments.map((a) => a.accountId))]],
+        )
+      : Promise.resolve({ rows: [] as Array<Record<string, unknown> & { id: number; db_type: string }> }),
+  ]);
+  const ruleById = new Map(rules.map((r) => [r.id, r]));
+  const rowById = new Map(accounts.rows.map((r) => [r.id, r]));
+  const opts = { now: Date.now(), staleDays: deps.config.staleAccountDays };
+  const out = new Map<number, ClassificationReasonRow[]>();
+  for (const a of assignments) {
+    const base: ClassificationReasonRow = {
+      assignmentId: a.id,
+      accountId: a.accountId,
+      classification: { id: a.classification.id, name: a.classification.name, riskLevel: a.classification.riskLevel, color: a.classification.color },
+      assignmentType: a.assignmentType,
+      assignedAt: a.createdAt,
+      assignedBy: a.assignmentType === 'manual' && a.assigner ? { id: a.assigner.id, username: a.assigner.username } : null,
+      notes: a.notes,
+      batchId: a.batchId,
+      rule: null,
+      matchesNow: null,
+      reasons: [],
+      note: null,
+    };
+    if (a.assignmentType !== 'manual') {
+      const rule = a.ruleId !== null ? ruleById.get(a.ruleId) : undefined;
+      const row = rowById.get(a.accountId);
+      if (!rule) base.note = a.ruleId === null ? '该分配没有记录匹配的规则' : `规则 ${a.ruleId} 已被删除`;
+      else {
+        base.rule = { id: rule.id, name: rule.ruleName, dbType: rule.dbType, expression: rule.ruleExpression };
+        if (row && (DB_TYPES as readonly string[]).includes(rule.dbType) && rule.dbType === row.db_type) {
+          try {
+            const dbType = rule.dbType as DbType;
+            const e = explainRule(dbType, normalizeRule(dbType, rule.ruleExpression), row, opts);
+            base.matchesNow = e.matched;
+            base.reasons = e.reasons;
+            if (!e.matched) base.note = '该规则对账户当前数据已不再匹配 (下次自动分类时移除)';
+          } catch (err) {
+            base.note = `规则已无法解析: ${(err as Error).message}`;
+          }
+        } else base.note = '规则与账户的数据库类型不一致';
+      }
+    }
+    (out.get(a.accountId) ?? out.set(a.accountId, []).get(a.accountId)!).push(base);
+  }
+  return accountIds.map((id) => out.get(id) ?? []);
+}
+
 // ---- batches -----------------------------------------------------------------------------------
 
 export type BatchRow = Prisma.ClassificationBatchGetPayload<object>;
@@ -312,8 +406,48 @@ export async function permissionsOf(deps: AppDeps, dbType: DbType) {
 
 const WRITE_PRIVILEGES = ['INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'ALTER', 'INDEX', 'CREATE VIEW', 'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER', 'GRANT OPTION'];
 
+export interface DefaultClassification {
+  name: string;
+  riskLevel: string;
+  color: string;
+  priority: number;
+  description: string;
+  rules: Array<{ dbType: DbType; ruleName: string; expr: unknown }>;
+}
+
+const olderThanStale = (field: string) => ({ field, op: 'older_than_days', value: STALE_DAYS });
+
+/**
+ * The built-in stale classification (README "Stale accounts"): accounts unused or unchanged for
+ * longer than STALE_ACCOUNT_DAYS, from what each engine reports (a date it does not report never
+ * matches). New installations get it with the other defaults; existing ones from the migration
+ * 20261201104700_stale_classification, which holds the same rules (a test compares them).
+ */
+export const STALE_CLASSIFICATION: DefaultClassification = {
+  name: '陈旧账户',
+  riskLevel: 'medium',
+  color: '#6c757d',
+  priority: 40,
+  description: '长期未登录、密码长期未修改或过期已久的账户 (超过 STALE_ACCOUNT_DAYS 天)',
+  rules: [
+    {
+      dbType: 'postgresql',
+      ruleName: 'PostgreSQL 密码过期已久',
+      // PostgreSQL records no login or password-change time: a login role whose VALID UNTIL passed long ago.
+      expr: { operator: 'AND', conditions: [{ field: 'is_active', op: 'is', value: true }, olderThanStale('password_expires_at')] },
+    },
+    { dbType: 'mysql', ruleName: 'MySQL 密码长期未修改', expr: olderThanStale('password_changed_at') },
+    { dbType: 'sqlserver', ruleName: 'SQL Server 密码长期未修改', expr: olderThanStale('password_changed_at') },
+    {
+      dbType: 'oracle',
+      ruleName: 'Oracle 长期未登录或密码陈旧',
+      expr: { operator: 'OR', conditions: [olderThanStale('last_login_at'), olderThanStale('password_changed_at'), olderThanStale('password_expires_at')] },
+    },
+  ],
+};
+
 /** SPEC §2.7 defaults, with PostgreSQL rules on the synced attribute keys and read-only rules added. */
-const DEFAULTS: Array<{ name: string; riskLevel: string; color: string; priority: number; description: string; rules: Array<{ dbType: DbType; ruleName: string; expr: unknown }> }> = [
+const DEFAULTS: DefaultClassification[] = [
   {
     name: '特权账户', riskLevel: 'critical', color: '#dc3545', priority: 90, description: '超级用户与服务器管理员',
     rules: [
@@ -368,6 +502,7 @@ const DEFAULTS: Array<{ name: string; riskLevel: string; color: string; priority
       },
     ],
   },
+  STALE_CLASSIFICATION,
 ];
 
 /** Seeds the permission catalogue (kept in step with the code) and, on a new installation, the default classifications. */

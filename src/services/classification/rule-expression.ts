@@ -9,7 +9,10 @@
  *    apply last; an expression with no criteria is invalid (upstream matched every account);
  *  - a general tree: {"operator":"AND"|"OR","conditions":[node…]}, {"not":node}, and conditions
  *    {"field":"global_privileges","op":"has","value":"SUPER"} with op has | has_any | has_all |
- *    has_none (names), is (booleans), equals | matches (strings; matches takes * wildcards).
+ *    has_none (names), is (booleans), equals | matches (strings; matches takes * wildcards),
+ *    older_than_days | within_days (dates: a whole number of days, or "STALE_ACCOUNT_DAYS" for the
+ *    configured age, read when the rule is compiled) and is_set (dates: known or not). A date the
+ *    engine does not report is neither older nor newer than any age.
  * Legacy strings ("server_roles.sysadmin") are read as {field, op:"has", value}.
  * Names compare case-insensitively. A MySQL account holding ALL PRIVILEGES has every privilege but
  * GRANT OPTION, as in MySQL itself.
@@ -18,16 +21,35 @@ import type { DbType } from '../../adapters/types.js';
 import { ValidationError } from '../../lib/errors.js';
 import { CATALOGUE, ROLE_NAME, fieldOf, type FieldSpec } from './catalogue.js';
 
+/** The symbolic age of date conditions: the configured STALE_ACCOUNT_DAYS, resolved at compile time. */
+export const STALE_DAYS = 'STALE_ACCOUNT_DAYS';
+export const DEFAULT_STALE_DAYS = 90;
+const MAX_DAYS = 36_500;
+const DAY_MS = 86_400_000;
+
 export type Condition =
   | { field: string; op: 'has'; value: string }
   | { field: string; op: 'has_any' | 'has_all' | 'has_none'; value: string[] }
   | { field: string; op: 'is'; value: boolean }
-  | { field: string; op: 'equals' | 'matches'; value: string };
+  | { field: string; op: 'equals' | 'matches'; value: string }
+  | { field: string; op: 'older_than_days' | 'within_days'; value: number | typeof STALE_DAYS }
+  | { field: string; op: 'is_set'; value: boolean };
 export type RuleNode = { operator: 'AND' | 'OR'; conditions: RuleNode[] } | { not: RuleNode } | Condition;
 
-/** An account as the predicates see it: every field of its type, parsed once. */
-export type AccountFacts = Map<string, Set<string> | boolean | string>;
+/**
+ * An account as the predicates see it: every field of its type, parsed once. Dates are epoch
+ * milliseconds, or null when the engine did not report them.
+ */
+export type AccountFacts = Map<string, Set<string> | boolean | string | number | null>;
 export type Predicate = (a: AccountFacts) => boolean;
+
+/** What evaluation depends on besides the account: the time ("now") and the configured stale age. */
+export interface EvalOptions {
+  /** Epoch ms; default Date.now() at compile/facts time. */
+  now?: number;
+  /** STALE_ACCOUNT_DAYS; default DEFAULT_STALE_DAYS. */
+  staleDays?: number;
+}
 
 const MAX_DEPTH = 6;
 const MAX_NODES = 200;
@@ -149,6 +171,16 @@ function condition(dbType: DbType, c: Record<string, unknown>, path: string): Co
       if (op !== 'equals' && op !== 'matches') throw new RuleError(`${path}.op`, `字段 ${spec.name} 只支持 op "equals" 或 "matches"`);
       if (typeof c.value !== 'string' || c.value.length === 0 || c.value.length > 255) throw new RuleError(`${path}.value`, 'value 应为 1–255 个字符的字符串');
       return { field: spec.name, op, value: c.value };
+    case 'date':
+      if (op === 'is_set') {
+        if (typeof c.value !== 'boolean') throw new RuleError(`${path}.value`, `op is_set 的 value 应为 true 或 false`);
+        return { field: spec.name, op, value: c.value };
+      }
+      if (op !== 'older_than_days' && op !== 'within_days') throw new RuleError(`${path}.op`, `字段 ${spec.name} 支持的 op: older_than_days, within_days, is_set`);
+      if (c.value !== STALE_DAYS && !(typeof c.value === 'number' && Number.isInteger(c.value) && c.value >= 0 && c.value <= MAX_DAYS)) {
+        throw new RuleError(`${path}.value`, `value 应为 0–${MAX_DAYS} 的整数天数，或 "${STALE_DAYS}" (配置的陈旧天数)`);
+      }
+      return { field: spec.name, op, value: c.value };
     default: {
       if (!NAME_OPS.includes(op as (typeof NAME_OPS)[number])) throw new RuleError(`${path}.op`, `字段 ${spec.name} 支持的 op: ${NAME_OPS.join(', ')}`);
       if (op === 'has') {
@@ -183,19 +215,44 @@ function wildcard(pattern: string): RegExp {
   return new RegExp(`^${esc}$`, 'i');
 }
 
-/** Compiles a validated tree into a predicate over AccountFacts. */
-export function compileRule(dbType: DbType, tree: RuleNode): Predicate {
+/** The age in days a date condition stands for (its number, or the configured stale age). */
+export function daysOf(value: number | typeof STALE_DAYS, opts: EvalOptions = {}): number {
+  return value === STALE_DAYS ? (opts.staleDays ?? DEFAULT_STALE_DAYS) : value;
+}
+
+/**
+ * Compiles a validated tree into a predicate over AccountFacts. Date conditions compare with
+ * `opts.now` (default: now) and resolve "STALE_ACCOUNT_DAYS" to `opts.staleDays`, once.
+ */
+export function compileRule(dbType: DbType, tree: RuleNode, opts: EvalOptions = {}): Predicate {
+  const now = opts.now ?? Date.now();
+  return compileNode(dbType, tree, { ...opts, now });
+}
+
+function compileNode(dbType: DbType, tree: RuleNode, opts: EvalOptions & { now: number }): Predicate {
   if ('operator' in tree) {
-    const parts = tree.conditions.map((c) => compileRule(dbType, c));
+    const parts = tree.conditions.map((c) => compileNode(dbType, c, opts));
     return tree.operator === 'AND' ? (a) => parts.every((p) => p(a)) : (a) => parts.some((p) => p(a));
   }
   if ('not' in tree) {
-    const inner = compileRule(dbType, tree.not);
+    const inner = compileNode(dbType, tree.not, opts);
     return (a) => !inner(a);
   }
   const c = tree;
   const mysqlPrivileges = dbType === 'mysql' && (c.field === 'global_privileges' || c.field === 'database_privileges');
   switch (c.op) {
+    case 'is_set':
+      return (a) => (typeof a.get(c.field) === 'number') === c.value;
+    case 'older_than_days':
+    case 'within_days': {
+      // Strictly older than N days; within N days includes the boundary, so the two never overlap.
+      const cutoff = opts.now - daysOf(c.value, opts) * DAY_MS;
+      const older = c.op === 'older_than_days';
+      return (a) => {
+        const t = a.get(c.field);
+        return typeof t === 'number' && (older ? t < cutoff : t >= cutoff);
+      };
+    }
     case 'is':
       return (a) => a.get(c.field) === c.value;
     case 'equals': {
@@ -242,19 +299,44 @@ export function fieldsOf(tree: RuleNode, out = new Set<string>()): Set<string> {
  * Builds the facts of one account row (columns as read from current_account_sync_data), for every
  * field of its type or only `fields` (a batch reads and parses just what its rules look at).
  */
-export function factsOf(dbType: DbType, row: Record<string, unknown>, fields?: ReadonlySet<string>): AccountFacts {
+export function factsOf(dbType: DbType, row: Record<string, unknown>, fields?: ReadonlySet<string>, opts: EvalOptions = {}): AccountFacts {
   const facts: AccountFacts = new Map();
   for (const f of CATALOGUE[dbType]) {
     if (fields && !fields.has(f.name)) continue;
     const raw = f.key ? (row[f.column] as Record<string, unknown> | null)?.[f.key] : row[f.column];
-    if (f.kind === 'boolean') facts.set(f.name, raw === true);
+    if (f.derive === 'password_expired') facts.set(f.name, passwordExpired(row, opts.now ?? Date.now()));
+    else if (f.kind === 'boolean') facts.set(f.name, raw === true);
     else if (f.kind === 'string') facts.set(f.name, typeof raw === 'string' ? raw : '');
+    else if (f.kind === 'date') facts.set(f.name, timeOf(raw));
     else facts.set(f.name, namesIn(f.kind, raw));
   }
   return facts;
 }
 
+/** A stored moment (Date from the driver, ISO string from JSON) as epoch ms; null when unknown. */
+export function timeOf(raw: unknown): number | null {
+  if (raw instanceof Date) return Number.isNaN(raw.getTime()) ? null : raw.getTime();
+  if (typeof raw === 'string' && raw) {
+    const t = Date.parse(raw);
+    return Number.isNaN(t) ? null : t;
+  }
+  return null;
+}
+
+/** Expired: the expiry moment has passed, or the engine says so itself (type_specific.password_expired). */
+function passwordExpired(row: Record<string, unknown>, now: number): boolean {
+  const at = timeOf(row.password_expires_at);
+  if (at !== null && at <= now) return true;
+  return (row.type_specific as Record<string, unknown> | null | undefined)?.password_expired === true;
+}
+
 /** The columns factsOf reads for a database type (all its fields, or only `fields`). */
 export function columnsFor(dbType: DbType, fields?: ReadonlySet<string>): string[] {
-  return [...new Set(CATALOGUE[dbType].filter((f) => !fields || fields.has(f.name)).map((f) => f.column))];
+  return [
+    ...new Set(
+      CATALOGUE[dbType]
+        .filter((f) => !fields || fields.has(f.name))
+        .flatMap((f) => (f.derive === 'password_expired' ? ['password_expires_at', 'type_specific'] : [f.column])),
+    ),
+  ];
 }

@@ -8,7 +8,18 @@
  */
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import type { UnifiedAccount } from '../../adapters/types.js';
-import { changeTypeOf, describeDiff, diffAccount, diffFromNothing, isEmptyDiff, type AccountDiff, type ChangeType, type StoredAccount } from '../accounts/change-detection.js';
+import {
+  changeTypeOf,
+  describeDiff,
+  diffAccount,
+  diffFromNothing,
+  isEmptyDiff,
+  staleDatesChanged,
+  type AccountDiff,
+  type ChangeType,
+  type StalenessDates,
+  type StoredAccount,
+} from '../accounts/change-detection.js';
 
 export interface SnapshotCounts {
   found: number;
@@ -41,6 +52,9 @@ function columnsOf(a: UnifiedAccount) {
     systemPrivileges: json(a.systemPrivileges),
     tablespacePrivilegesOracle: json(a.tablespacePrivilegesOracle),
     typeSpecific: json(a.typeSpecific) ?? {},
+    lastLoginAt: a.lastLoginAt ?? null,
+    passwordChangedAt: a.passwordChangedAt ?? null,
+    passwordExpiresAt: a.passwordExpiresAt ?? null,
   };
 }
 
@@ -76,8 +90,13 @@ function accountRecord(username: string, a: UnifiedAccount) {
     system_privileges: a.systemPrivileges ?? null,
     tablespace_privileges_oracle: a.tablespacePrivilegesOracle ?? null,
     type_specific: a.typeSpecific ?? {},
+    last_login_at: a.lastLoginAt ?? null,
+    password_changed_at: a.passwordChangedAt ?? null,
+    password_expires_at: a.passwordExpiresAt ?? null,
   };
 }
+
+const DATE_COLUMNS = ['last_login_at', 'password_changed_at', 'password_expires_at'];
 
 const JSON_COLUMNS = [
   'global_privileges', 'database_privileges', 'predefined_roles', 'role_attributes', 'database_privileges_pg', 'tablespace_privileges', 'server_roles',
@@ -90,18 +109,26 @@ const camel = (c: string) => c.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperC
  * row mapping was a third of an unchanged re-sync, bench/sync). */
 const SELECT_STORED_SQL = `
 SELECT id, username, is_deleted AS "isDeleted", is_superuser AS "isSuperuser", is_active AS "isActive", is_locked AS "isLocked", host,
-       ${JSON_COLUMNS.map((c) => `${c} AS "${camel(c)}"`).join(', ')}
+       ${[...JSON_COLUMNS, ...DATE_COLUMNS].map((c) => `${c} AS "${camel(c)}"`).join(', ')}
   FROM current_account_sync_data WHERE instance_id = $1 AND db_type = $2`;
 
 /** $1 JSON array of accountRecord(), $2 instance id, $3 db type, $4 session id, $5 now. */
 const INSERT_ACCOUNTS_SQL = `
 INSERT INTO current_account_sync_data (instance_id, db_type, session_id, last_change_type, last_change_time, last_sync_time, sync_time,
-                                       username, host, is_superuser, is_active, is_locked, ${JSON_COLUMNS.join(', ')})
+                                       username, host, is_superuser, is_active, is_locked, ${[...JSON_COLUMNS, ...DATE_COLUMNS].join(', ')})
 SELECT $2::int, $3::text, $4::text, 'add', $5::timestamptz, $5::timestamptz, $5::timestamptz,
-       r.username, r.host, r.is_superuser, r.is_active, r.is_locked, ${JSON_COLUMNS.map((c) => `NULLIF(r.${c}, 'null'::jsonb)`).join(', ')}
+       r.username, r.host, r.is_superuser, r.is_active, r.is_locked, ${JSON_COLUMNS.map((c) => `NULLIF(r.${c}, 'null'::jsonb)`).join(', ')},
+       ${DATE_COLUMNS.map((c) => `r.${c}`).join(', ')}
   FROM jsonb_to_recordset($1::jsonb) AS r(username text, host text, is_superuser boolean, is_active boolean, is_locked boolean,
-                                          ${JSON_COLUMNS.map((c) => `${c} jsonb`).join(', ')})
+                                          ${JSON_COLUMNS.map((c) => `${c} jsonb`).join(', ')}, ${DATE_COLUMNS.map((c) => `${c} timestamptz`).join(', ')})
 RETURNING id, username`;
+
+/** $1 JSON array of {id, last_login_at, password_changed_at, password_expires_at}: staleness only, no change. */
+const UPDATE_DATES_SQL = `
+UPDATE current_account_sync_data a
+   SET ${DATE_COLUMNS.map((c) => `${c} = r.${c}`).join(', ')}
+  FROM jsonb_to_recordset($1::jsonb) AS r(id int, ${DATE_COLUMNS.map((c) => `${c} timestamptz`).join(', ')})
+ WHERE a.id = r.id`;
 
 /** $1 JSON array of change records, $2 instance id, $3 db type, $4 session id, $5 change time. */
 const INSERT_CHANGES_SQL = `
@@ -136,10 +163,12 @@ export async function applySnapshot(
 
   await prisma.$transaction(
     async (tx) => {
-      const stored = await tx.$queryRawUnsafe<Array<StoredAccount & { id: number; username: string; isDeleted: boolean }>>(SELECT_STORED_SQL, instance.id, instance.dbType);
+      const stored = await tx.$queryRawUnsafe<Array<StoredAccount & StalenessDates & { id: number; username: string; isDeleted: boolean }>>(SELECT_STORED_SQL, instance.id, instance.dbType);
       const byName = new Map(stored.map((s) => [s.username, s]));
       const logs: LogRow[] = [];
       const inserts: Array<{ username: string; a: UnifiedAccount }> = [];
+      /** Unchanged accounts whose login/password dates moved: those columns only, in one statement. */
+      const dateUpdates: Array<{ id: number; a: UnifiedAccount }> = [];
 
       for (const [username, a] of fresh) {
         const row = byName.get(username);
@@ -164,8 +193,18 @@ export async function applySnapshot(
           logs.push({ accountId: row.id, username, changeType, diff });
           counts.modified++;
         } else {
+          if (staleDatesChanged(row, a)) dateUpdates.push({ id: row.id, a });
           counts.unchanged++;
         }
+      }
+      for (let i = 0; i < dateUpdates.length; i += INSERT_CHUNK) {
+        const records = dateUpdates.slice(i, i + INSERT_CHUNK).map(({ id, a }) => ({
+          id,
+          last_login_at: a.lastLoginAt ?? null,
+          password_changed_at: a.passwordChangedAt ?? null,
+          password_expires_at: a.passwordExpiresAt ?? null,
+        }));
+        await tx.$executeRawUnsafe(UPDATE_DATES_SQL, JSON.stringify(records));
       }
 
       // An empty snapshot more likely means the collector lost its rights than that every account
