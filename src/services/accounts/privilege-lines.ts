@@ -74,52 +74,69 @@ const PG_ATTRIBUTES: Record<string, string> = {
   can_bypass_rls: 'bypassrls',
 };
 
-function postgresLines(a: PrivilegeSource, out: string[]): void {
-  for (const [key, value] of Object.entries(record(a.roleAttributes))) {
-    if (key === 'connection_limit') {
-      if (value !== null && value !== undefined && Number(value) !== -1) out.push(`attribute:connection_limit=${String(value)}`);
-    } else if (value === true) out.push(`attribute:${PG_ATTRIBUTES[key] ?? key}`);
-    else if (value !== false && value !== null && value !== undefined) out.push(`attribute:${PG_ATTRIBUTES[key] ?? key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
-  }
-  for (const r of list(a.predefinedRoles)) out.push(`role:${r}`);
-  scoped(out, 'database', a.databasePrivilegesPg);
-  scoped(out, 'tablespace', a.tablespacePrivileges);
-  for (const p of list(a.systemPrivileges)) out.push(`system:${p}`);
+/**
+ * One privilege line with its parts: `kind` is the line's prefix (`global`, `database`, `role`,
+ * `attribute`…), `scope` the database/table/tablespace of scoped kinds, `name` the privilege, role or
+ * attribute as the engine spells it. `line` is the canonical (escaped) text; the parts are not escaped.
+ */
+export interface PrivilegeEntry {
+  line: string;
+  kind: string;
+  scope?: string;
+  name: string;
 }
 
-function mysqlLines(a: PrivilegeSource, out: string[]): void {
+type Out = PrivilegeEntry[];
+
+const entry = (kind: string, name: string, scope?: string): PrivilegeEntry =>
+  scope === undefined ? { line: `${kind}:${name}`, kind, name } : { line: `${kind}:${scope}:${name}`, kind, scope, name };
+
+function postgresLines(a: PrivilegeSource, out: Out): void {
+  for (const [key, value] of Object.entries(record(a.roleAttributes))) {
+    if (key === 'connection_limit') {
+      if (value !== null && value !== undefined && Number(value) !== -1) out.push(entry('attribute', `connection_limit=${String(value)}`));
+    } else if (value === true) out.push(entry('attribute', PG_ATTRIBUTES[key] ?? key));
+    else if (value !== false && value !== null && value !== undefined) out.push(entry('attribute', `${PG_ATTRIBUTES[key] ?? key}=${typeof value === 'string' ? value : JSON.stringify(value)}`));
+  }
+  for (const r of list(a.predefinedRoles)) out.push(entry('role', r));
+  scoped(out, 'database', a.databasePrivilegesPg);
+  scoped(out, 'tablespace', a.tablespacePrivileges);
+  for (const p of list(a.systemPrivileges)) out.push(entry('system', p));
+}
+
+function mysqlLines(a: PrivilegeSource, out: Out): void {
   // USAGE is what SHOW GRANTS prints for "no global privilege": a line for it would turn every
   // first global grant into a "USAGE missing" drift.
-  for (const p of list(a.globalPrivileges)) if (p.toUpperCase() !== 'USAGE') out.push(`global:${p}`);
+  for (const p of list(a.globalPrivileges)) if (p.toUpperCase() !== 'USAGE') out.push(entry('global', p));
   scoped(out, 'database', a.databasePrivileges);
   const ts = record(a.typeSpecific);
   scoped(out, 'table', ts.table_privileges);
-  for (const r of list(ts.roles)) out.push(`role:${r}`);
+  for (const r of list(ts.roles)) out.push(entry('role', r));
 }
 
-function sqlserverLines(a: PrivilegeSource, out: string[]): void {
-  for (const r of list(a.serverRoles)) out.push(`server_role:${r}`);
-  for (const p of list(a.serverPermissions)) out.push(`server:${p}`);
+function sqlserverLines(a: PrivilegeSource, out: Out): void {
+  for (const r of list(a.serverRoles)) out.push(entry('server_role', r));
+  for (const p of list(a.serverPermissions)) out.push(entry('server', p));
   scoped(out, 'database_role', a.databaseRoles);
   scoped(out, 'database', a.databasePermissions);
 }
 
-function oracleLines(a: PrivilegeSource, out: string[]): void {
-  for (const r of list(a.oracleRoles)) out.push(`role:${r}`);
-  for (const p of list(a.systemPrivileges)) out.push(`system:${p}`);
+function oracleLines(a: PrivilegeSource, out: Out): void {
+  for (const r of list(a.oracleRoles)) out.push(entry('role', r));
+  for (const p of list(a.systemPrivileges)) out.push(entry('system', p));
   scoped(out, 'tablespace', a.tablespacePrivilegesOracle);
 }
 
-function scoped(out: string[], kind: string, v: unknown): void {
-  for (const [scope, privs] of Object.entries(record(v))) for (const p of list(privs)) out.push(`${kind}:${scope}:${p}`);
+function scoped(out: Out, kind: string, v: unknown): void {
+  for (const [scope, privs] of Object.entries(record(v))) for (const p of list(privs)) out.push(entry(kind, p, scope));
 }
 
 /**
- * The canonical privilege lines of one account of the given engine: sorted (code points), without
- * duplicates, each one line. An unknown engine gets the lines of every column that is set.
+ * The canonical privilege lines of one account of the given engine, with their parts: sorted by line
+ * (code points), one entry per line. An unknown engine gets the lines of every column that is set.
  */
-export function privilegeLines(dbType: string, a: PrivilegeSource): string[] {
-  const out: string[] = [];
+export function privilegeEntries(dbType: string, a: PrivilegeSource): PrivilegeEntry[] {
+  const out: Out = [];
   switch (dbType) {
     case 'postgresql':
       postgresLines(a, out);
@@ -139,7 +156,20 @@ export function privilegeLines(dbType: string, a: PrivilegeSource): string[] {
       sqlserverLines(a, out);
       oracleLines(a, out);
   }
-  return [...new Set(out.map(oneLine))].sort(compareText);
+  const byLine = new Map<string, PrivilegeEntry>();
+  for (const e of out) {
+    const line = oneLine(e.line);
+    if (!byLine.has(line)) byLine.set(line, { ...e, line });
+  }
+  return [...byLine.values()].sort((x, y) => compareText(x.line, y.line));
+}
+
+/**
+ * The canonical privilege lines of one account of the given engine: sorted (code points), without
+ * duplicates, each one line. An unknown engine gets the lines of every column that is set.
+ */
+export function privilegeLines(dbType: string, a: PrivilegeSource): string[] {
+  return privilegeEntries(dbType, a).map((e) => e.line);
 }
 
 /** Marker line of an account that holds no privilege at all (so it still shows in an export). */

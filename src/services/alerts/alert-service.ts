@@ -162,7 +162,7 @@ export async function evaluateAlertsAfterSync(deps: AppDeps, sessionId: string, 
     if (rules.length === 0) return;
     const changes: AlertChange[] = await deps.prisma.accountChangeLog.findMany({
       where: { sessionId, instanceId },
-      select: { id: true, accountId: true, username: true, changeType: true, privilegeDiff: true },
+      select: { id: true, accountId: true, username: true, changeType: true, privilegeDiff: true, otherDiff: true },
       orderBy: { id: 'asc' },
     });
     if (changes.length === 0) return;

@@ -74,11 +74,16 @@ export function compactConditions(c: RuleConditions): RuleConditions {
   return Object.fromEntries(Object.entries(c).filter(([, v]) => Array.isArray(v) && v.length > 0)) as RuleConditions;
 }
 
-/** A privilege an account gained: the diff column, the scope (database, tablespace…) and the name. */
+/**
+ * A privilege an account gained: the diff column, the scope (database, tablespace…) and the name.
+ * Grants reported outside a baseline carry their canonical privilege line, and `field` is the line's
+ * kind (`database`, `role`, `attribute`…) instead of a diff column.
+ */
 export interface Grant {
   field: string;
   scope?: string;
   privilege: string;
+  line?: string;
 }
 
 /** The change-log row as the evaluator needs it. */
@@ -88,6 +93,8 @@ export interface AlertChange {
   username: string;
   changeType: string;
   privilegeDiff: unknown;
+  /** Non-privilege changes; MySQL table privileges and roles live in type_specific, so they show here. */
+  otherDiff?: unknown;
 }
 
 export interface InstanceFacts {
@@ -156,14 +163,17 @@ export function instanceInScope(c: RuleConditions, inst: InstanceFacts): boolean
   return true;
 }
 
-/** Grants whose privilege name is one of the filter's (case-insensitive); all of them without a filter. */
+/**
+ * Grants whose privilege name (or, for grants outside a baseline, whole privilege line) is one of the
+ * filter's (case-insensitive); all of them without a filter.
+ */
 export function filterGrants(grants: Grant[], privileges: string[] | undefined): Grant[] {
   if (!privileges?.length) return grants;
   const wanted = new Set(lower(privileges));
-  return grants.filter((g) => wanted.has(g.privilege.toLowerCase()));
+  return grants.filter((g) => wanted.has(g.privilege.toLowerCase()) || (g.line !== undefined && wanted.has(g.line.toLowerCase())));
 }
 
-const grantText = (gs: Grant[]) => gs.map((g) => (g.scope ? `${g.scope}.${g.privilege}` : g.privilege)).join(', ');
+const grantText = (gs: Grant[]) => gs.map((g) => g.line ?? (g.scope ? `${g.scope}.${g.privilege}` : g.privilege)).join(', ');
 
 /**
  * Evaluates one rule against one change. `outsideBaseline` is what privilegesOutsideBaseline()
@@ -187,7 +197,8 @@ export function evaluateRule(rule: RuleLike, change: AlertChange, inst: Instance
     case 'privilege_outside_baseline': {
       const grants = filterGrants(outsideBaseline, c.privileges);
       if (grants.length === 0) return null;
-      return match(`账户被授予基线之外的权限: ${change.username}: ${grantText(grants)}${where}`, { grants });
+      // lines: the canonical privilege lines outside the baseline (as in the drift report and the grant export).
+      return match(`账户被授予基线之外的权限: ${change.username}: ${grantText(grants)}${where}`, { lines: grants.map((g) => g.line ?? g.privilege), grants });
     }
     case 'account_created':
       if (change.changeType !== 'add' && change.changeType !== 'restore') return null;

@@ -15,7 +15,7 @@ import { applyAccepted, computeDrift, itemKey, summarize, type AcceptItem, type 
 type Db = Prisma.TransactionClient | AppDeps['prisma'];
 
 /** The privilege columns privilegeLines() reads. */
-const PRIVILEGE_SELECT = {
+export const PRIVILEGE_SELECT = {
   username: true,
   globalPrivileges: true,
   databasePrivileges: true,
@@ -53,7 +53,7 @@ export const BASELINE_INCLUDE = {
 } satisfies Prisma.BaselineInclude;
 export type BaselineRow = Prisma.BaselineGetPayload<{ include: typeof BASELINE_INCLUDE }>;
 
-const linesOf = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+export const linesOf = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 const baselineLines = (accounts: Array<{ username: string; privileges: unknown }>): AccountLines => new Map(accounts.map((a) => [a.username, linesOf(a.privileges)]));
 
 /** What is stored in baselines.last_report and returned by the drift report. */
