@@ -263,7 +263,8 @@ describe('sync sessions', () => {
     }
   });
 
-  it('queues per-instance work that every replica takes, and finishes a session whose starting replica stopped', async () => {
+  // A second gateway starts and stops inside the test: generous time on a loaded machine.
+  it('queues per-instance work that every replica takes, and finishes a session whose starting replica stopped', { timeout: 90_000 }, async () => {
     const hang = await silentListener();
     const second = await startTestApp({ DATABASE_URL: t.databaseUrl, REDIS_KEY_PREFIX: t.redisPrefix, JWT_SECRET: 'test-secret-that-is-long-enough-0123456789', SYNC_CONCURRENCY: '1' });
     let secondOpen = true;
