@@ -22,13 +22,14 @@ import { Limiter } from './lib/rate-limit.js';
 import { ensureBootstrapAdmin } from './services/users/user-service.js';
 import { seedDatabaseTypes } from './services/inventory/database-types.js';
 import { seedClassificationDefaults } from './services/classification/classification-service.js';
-import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir } from './graphql/yoga.js';
+import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir, toGraphQLError } from './graphql/yoga.js';
 import { attachGraphqlWs } from './graphql/ws.js';
 import { fastPathApplies, serveFast } from './graphql/fast-path.js';
 import { restRouter } from './rest/router.js';
 import { errorHandler, notFoundHandler } from './rest/handler.js';
 import { Scheduler } from './services/scheduler/scheduler-service.js';
 import { requestScopeMiddleware, runRequestInScope } from './logging/request-context.js';
+import { drainSessions } from './services/sync/sync-service.js';
 
 export interface App {
   deps: AppDeps;
@@ -131,12 +132,19 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.use(notFoundHandler);
   app.use(errorHandler(deps));
 
+  // In-flight HTTP requests, so a stop can let them finish; while stopping, every response closes its
+  // connection, so no keep-alive client sends another request to a process that is going away.
+  let inFlight = 0;
+  let stopping = false;
   // GraphQL goes straight to yoga: Express adds nothing there but ~0.2 ms per request (bench/http).
   const server = http.createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
+    if (stopping) res.setHeader('connection', 'close');
     if (req.url === '/graphql' || req.url?.startsWith('/graphql?')) {
       runRequestInScope(req, res, config.trustProxy, () => {
         if (fastPathApplies(req)) {
-          serveFast(yoga, req, res).catch((err: Error) => {
+          serveFast(yoga, req, res, (err) => toGraphQLError(err, deps)).catch((err: Error) => {
             logger.error({ module: 'graphql', err }, 'GraphQL request failed');
             if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"message":"服务器内部错误"}]}');
           });
@@ -184,23 +192,49 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      // Jobs first: no new ones, running ones finish (up to SCHEDULER_STOP_TIMEOUT_MS), locks released.
-      await scheduler.stop().catch((err: Error) => logger.error({ module: 'scheduler', err }, `调度器停止失败: ${err.message}`));
+      stopping = true;
+      // Everything below shares one budget; the process entry exits anyway at SHUTDOWN_TIMEOUT_MS.
+      const deadline = Date.now() + config.shutdownTimeoutMs - Math.min(3000, config.shutdownTimeoutMs / 4);
+      logger.info({ module: 'system', in_flight: inFlight, websockets: ws.connections() }, '停止中：不再接受新连接，等待进行中的请求');
+      // 1. No new connections (the port is closed at once); idle keep-alive connections close now.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // 2. Live subscriptions cannot "finish": their clients get 1001 (going away) and reconnect to
+      //    another replica (a log stream with its last id, so nothing is lost).
       deps.logStream.close();
       await ws.close().catch(() => {});
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      // 3. In-flight requests finish while the scheduler takes no new jobs and lets running ones end
+      //    (SCHEDULER_STOP_TIMEOUT_MS), then releases its locks.
+      await Promise.all([
+        drainRequests(deadline),
+        scheduler.stop().catch((err: Error) => logger.error({ module: 'scheduler', err }, `调度器停止失败: ${err.message}`)),
+      ]);
+      // 4. Sync work this process is running ends (its connections need the pools below).
+      await Promise.race([drainSessions(), sleep(Math.max(0, deadline - Date.now()))]);
+      // 5. Whatever is still open now is cut, then the pools close.
+      server.closeAllConnections();
+      await closed;
+      logger.info({ module: 'system', unfinished_requests: inFlight }, '已停止');
       await sink.detach();
       if (redis) {
         redis.subscriber.disconnect();
-        await redis.client.quit().catch(() => redis.client.disconnect());
+        if (redis.client.status === 'ready') await redis.client.quit().catch(() => redis.client.disconnect());
+        else redis.client.disconnect();
       }
       await db.close();
     },
   };
+
+  async function drainRequests(deadline: number): Promise<void> {
+    while (inFlight > 0 && Date.now() < deadline) {
+      server.closeIdleConnections();
+      await sleep(25);
+    }
+    server.closeIdleConnections();
+  }
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 function printGeneratedPassword(password: string): void {
   // Printed once to the terminal only: never through the logger, so it is not stored in unified_logs.

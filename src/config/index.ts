@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
   DATA_DIR: z.string().default('./data'),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
+  DATABASE_QUERY_TIMEOUT_MS: int(0, 3_600_000).default(60_000),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]*$/).default('whalefall:'),
   MONGODB_URL: optionalUrl(['mongodb://', 'mongodb+srv://']),
@@ -56,6 +58,7 @@ const EnvSchema = z.object({
   SCHEDULER_MISFIRE_GRACE_SECONDS: int(1, 86_400).default(300),
   SCHEDULER_RUN_LIMIT_PER_USER: int(1, 100_000).default(10),
   SCHEDULER_RUN_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
 });
 
 export type Config = Readonly<{
@@ -65,6 +68,10 @@ export type Config = Readonly<{
   databaseUrl?: string;
   dataDir: string;
   databasePoolSize: number;
+  /** Bound on opening a platform database connection and on waiting for a pooled one (ms). */
+  databaseConnectTimeoutMs: number;
+  /** Client-side deadline of one platform database query (ms, 0 = none): a server that stops answering fails the request. */
+  databaseQueryTimeoutMs: number;
   redisUrl?: string;
   redisKeyPrefix: string;
   mongodbUrl?: string;
@@ -103,6 +110,8 @@ export type Config = Readonly<{
     runLimitPerUser: number;
     runLimitWindowSeconds: number;
   }>;
+  /** SIGTERM: in-flight requests and sync work get this long before the process exits anyway (ms). */
+  shutdownTimeoutMs: number;
   version: string;
 }>;
 
@@ -125,6 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     mongodbUrl: e.MONGODB_URL,
@@ -158,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       runLimitPerUser: e.SCHEDULER_RUN_LIMIT_PER_USER,
       runLimitWindowSeconds: e.SCHEDULER_RUN_LIMIT_WINDOW_SECONDS,
     }),
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     version: '4.0.0',
   });
 }

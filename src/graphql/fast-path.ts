@@ -59,8 +59,13 @@ function httpFromErrors(result: ExecutionResult): { status: number; headers: Rec
   return { status, headers };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function serveFast(yoga: YogaServerInstance<any, any>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function serveFast(
+  yoga: YogaServerInstance<any, any>, // eslint-disable-line @typescript-eslint/no-explicit-any
+  req: IncomingMessage,
+  res: ServerResponse,
+  /** yoga's error masking, for failures before execution (the context: the caller's user is read from the database). */
+  maskError: (err: unknown) => GraphQLError,
+): Promise<void> {
   const raw = await readBody(req);
   if (raw === undefined) return send(res, 413, { errors: [{ message: 'Request body too large' }] });
   let params: { query?: unknown; variables?: unknown; operationName?: unknown };
@@ -103,7 +108,15 @@ export async function serveFast(yoga: YogaServerInstance<any, any>, req: Incomin
   if (op.operation === 'subscription') {
     return send(res, 400, { errors: [{ message: 'Subscriptions are served over graphql-ws (or SSE with Accept: text/event-stream).' }] });
   }
-  const result = (await execute({ schema, document, variableValues: variables as Record<string, unknown> | undefined, operationName, contextValue: await contextFactory() })) as ExecutionResult;
+  let contextValue: unknown;
+  try {
+    contextValue = await contextFactory();
+  } catch (err) {
+    const result: ExecutionResult = { errors: [maskError(err)] };
+    const { status, headers } = httpFromErrors(result);
+    return send(res, status === 200 ? 500 : status, result, headers);
+  }
+  const result = (await execute({ schema, document, variableValues: variables as Record<string, unknown> | undefined, operationName, contextValue })) as ExecutionResult;
   const { status, headers } = httpFromErrors(result);
   send(res, status, result, headers);
 }

@@ -36,6 +36,7 @@ import {
   type Schedule,
 } from './schedule.js';
 import { likeLiteral } from '../../lib/like.js';
+import { platformPoolConfig } from '../../db/database.js';
 
 /** Scheduler not (yet / any more) able to take the request. */
 export class SchedulerUnavailableError extends AppError {
@@ -329,12 +330,14 @@ export class Scheduler {
     if (this.state !== 'idle') return;
     this.state = 'starting';
     try {
-      const pool = new pg.Pool({
-        connectionString: this.opts.databaseUrl,
-        // PGlite serves a fixed number of connections for the whole process; stay well inside them.
-        max: this.opts.embedded ? Math.min(this.cfg.concurrency + 4, 16) : this.cfg.concurrency + 4,
-        connectionTimeoutMillis: 10_000,
-      });
+      const pool = new pg.Pool(
+        platformPoolConfig(
+          this.deps.config,
+          this.opts.databaseUrl,
+          // PGlite serves a fixed number of connections for the whole process; stay well inside them.
+          this.opts.embedded ? Math.min(this.cfg.concurrency + 4, 16) : this.cfg.concurrency + 4,
+        ),
+      );
       pool.on('error', () => {}); // a dropped idle connection must not crash the process
       this.pool = pool;
       // One replica at a time: Agenda creates its table, indexes and trigger on connect, and two
