@@ -55,6 +55,12 @@ export interface AgendaStore {
   close(): Promise<void>;
   /** Drops the LISTEN connection without ceremony (crash simulation). */
   dropNotifications(): Promise<void>;
+  /**
+   * Locks nothing more: a lock query still in flight when Agenda stops (its queue filling does not
+   * check for a stop after the query) has its job unlocked at once instead of holding it for the
+   * whole lock lifetime. Resolves when no lock query is in flight any more. Call before agenda.stop().
+   */
+  stopLocking(): Promise<void>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -135,13 +141,26 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
   };
   const repo = backend.repository;
   const getNextJobToRun = repo.getNextJobToRun.bind(repo);
-  repo.getNextJobToRun = async (...args: Parameters<typeof getNextJobToRun>) => {
+  let locking = true;
+  const lockQueries = new Set<Promise<unknown>>();
+  const lockNext = async (...args: Parameters<typeof getNextJobToRun>) => {
     const job = await getNextJobToRun(...args);
+    if (!locking) {
+      if (job?._id) await repo.unlockJobs([job._id]).catch(() => {});
+      return undefined;
+    }
     if (job?._id) {
       opts.onLocked?.(String(job._id), job.nextRunAt);
       if (job.nextRunAt && job.nextRunAt.getTime() <= Date.now()) kick();
     }
     return job;
+  };
+  repo.getNextJobToRun = (...args: Parameters<typeof getNextJobToRun>) => {
+    if (!locking) return Promise.resolve(undefined);
+    const query = lockNext(...args);
+    lockQueries.add(query);
+    void query.finally(() => lockQueries.delete(query)).catch(() => {});
+    return query;
   };
 
   // Agenda's constructor calls backend.connect() without handling a failure (an unhandled rejection
@@ -199,6 +218,11 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
     },
     dropNotifications: async () => {
       await backend.notificationChannel?.disconnect().catch(() => {});
+    },
+    stopLocking: async () => {
+      locking = false;
+      // Each in-flight query unlocks what it got (lockNext) before its promise settles.
+      await Promise.allSettled([...lockQueries]);
     },
   };
 }

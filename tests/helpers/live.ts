@@ -27,6 +27,7 @@ export function watch<T>(url: string, token: string, query: string, variables: R
     connectionParams: { authorization: `Bearer ${token}` },
     retryAttempts: 0,
     lazy: false,
+    onNonLazyError: () => {}, // reported through `closed`
     on: {
       connected: () => onConnected(),
       closed: (e) => {

@@ -400,8 +400,11 @@ export class Scheduler {
       const log = this.log;
       if (wasStarted && this.store) {
         log.info({ node: this.node, running: this.active.size }, '调度器停止中：不再接收新任务');
-        // Stops polling and unlocks the jobs this process locked but has not started.
+        // Stops polling and unlocks the jobs this process locked but has not started, including one
+        // whose lock query was in flight (it would otherwise stay locked for the lock lifetime).
+        const lockingStopped = this.store.stopLocking();
         await this.store.agenda.stop(false).catch((err: Error) => log.warn({ error: err.message }, `停止 Agenda 失败: ${err.message}`));
+        await lockingStopped;
       }
       const deadline = Date.now() + timeoutMs;
       while (this.active.size && Date.now() < deadline) {
