@@ -29,7 +29,7 @@ import { restRouter } from './rest/router.js';
 import { errorHandler, notFoundHandler } from './rest/handler.js';
 import { Scheduler } from './services/scheduler/scheduler-service.js';
 import { requestScopeMiddleware, runRequestInScope } from './logging/request-context.js';
-import { drainSessions } from './services/sync/sync-service.js';
+import { SyncWorker } from './services/sync/sync-worker.js';
 
 export interface App {
   deps: AppDeps;
@@ -159,6 +159,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const ws = attachGraphqlWs(server, yoga as never, deps);
   wsConnections = ws.connections;
 
+  const syncWorker = new SyncWorker(deps);
+  deps.syncWorker = syncWorker;
   // The scheduler starts once the server is built (its job API is served by it) and stops first.
   const scheduler = new Scheduler(deps, { databaseUrl: db.url, embedded: db.embedded });
   deps.scheduler = scheduler;
@@ -174,6 +176,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await db.close();
     throw err;
   }
+
+  // Takes its share of sync sessions from here on, including ones left pending by a stopped replica.
+  syncWorker.start();
 
   let stopped = false;
   return {
@@ -199,6 +204,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       // 1. No new connections (the port is closed at once); idle keep-alive connections close now.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Sync records not started yet are left to the other replicas (or to this one after a restart).
+      const syncStopped = syncWorker.stop(deadline);
       // 2. Live subscriptions cannot "finish": their clients get 1001 (going away) and reconnect to
       //    another replica (a log stream with its last id, so nothing is lost).
       deps.logStream.close();
@@ -209,8 +216,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         drainRequests(deadline),
         scheduler.stop().catch((err: Error) => logger.error({ module: 'scheduler', err }, `调度器停止失败: ${err.message}`)),
       ]);
-      // 4. Sync work this process is running ends (its connections need the pools below).
-      await Promise.race([drainSessions(), sleep(Math.max(0, deadline - Date.now()))]);
+      // 4. The sync records this process runs end (their connections need the pools below).
+      await syncStopped;
       // 5. Whatever is still open now is cut, then the pools close.
       server.closeAllConnections();
       await closed;

@@ -14,6 +14,7 @@ import type { TokenService } from './auth/tokens.js';
 import type { AuthUserCache } from './auth/authenticate.js';
 import type { CredentialKey } from './lib/crypto.js';
 import type { Scheduler } from './services/scheduler/scheduler-service.js';
+import type { SyncWorker } from './services/sync/sync-worker.js';
 
 export interface AppDeps {
   config: Config;
@@ -38,4 +39,6 @@ export interface AppDeps {
   startedAt: Date;
   /** The job scheduler (Agenda); set by buildApp once its job store is connected. */
   scheduler?: Scheduler;
+  /** Runs sync session records with the other replicas; set by buildApp. */
+  syncWorker?: SyncWorker;
 }

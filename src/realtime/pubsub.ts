@@ -33,6 +33,8 @@ export type Topics = {
   'log.created': [LogEvent];
   'sync.progress': [sessionId: string, event: SyncProgressEvent];
   'sync.progress.all': [SyncProgressEvent];
+  /** A sync session has records to claim: every replica's sync worker looks for work. */
+  'sync.work': [{ sessionId: string }];
   /** A user changed (disabled, role, deleted): replicas drop their cached auth state. */
   'user.changed': [{ id: number }];
 };

@@ -198,7 +198,7 @@ describe('sync sessions', () => {
       const again = await call(t.url, 'POST', `/api/sessions/${id}/cancel`, { token: admin });
       expect(again.status).toBe(409);
       const { waitForSession } = await import('../../src/services/sync/sync-service.js');
-      await waitForSession(id);
+      await waitForSession(t.app.deps, id);
       const done = await call(t.url, 'GET', `/api/sessions/${id}`, { token: admin });
       expect(done.body.data.status).toBe('cancelled');
       const statuses = done.body.data.instance_records.map((r: any) => r.status);

@@ -1,9 +1,9 @@
 /**
  * Sync sessions (SPEC §2.11, §2.12, §3.9 with its [FIX]es): a session covers one instance, a set, or
- * all active instances (optionally of one db type). Instances run concurrently up to
- * SYNC_CONCURRENCY; one failing instance never fails the others; cancel stops instances that have not
- * started and never overwrites the `cancelled` status. Each instance is guarded by a PostgreSQL
- * advisory lock so two replicas never sync the same instance at once.
+ * all active instances (optionally of one db type). Its instance records are run by the sync workers
+ * of every replica (sync-worker.ts): one failing instance never fails the others; cancel stops
+ * instances that have not started and never overwrites the `cancelled` status; each instance is
+ * guarded by a PostgreSQL advisory lock so no two replicas (or sessions) sync it at once.
  */
 import { randomUUID } from 'node:crypto';
 import type { AppDeps } from '../../deps.js';
@@ -12,13 +12,13 @@ import type { SyncType } from '../../generated/prisma/enums.js';
 import { getAdapter } from '../../adapters/registry.js';
 import { ConnectionFailure, type DbType } from '../../adapters/types.js';
 import { ResourceNotFoundError, ValidationError, ConflictError } from '../../lib/errors.js';
+import { subscribeNow } from '../../realtime/pubsub.js';
 import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { applySnapshot, type SnapshotCounts } from './account-writer.js';
 import { accountFilterFor, connInfoFor } from './connection.js';
-import { autoClassify } from '../classification/auto-classify.js';
 
 /** Namespace of the per-instance advisory locks (pg_try_advisory_lock(ns, instance_id)). */
-const INSTANCE_LOCK_NS = 72_707_003;
+export const INSTANCE_LOCK_NS = 72_707_003;
 
 export const SESSION_INCLUDE = { records: { orderBy: { id: 'asc' } } } satisfies Prisma.SyncSessionInclude;
 export type SessionWithRecords = Prisma.SyncSessionGetPayload<{ include: typeof SESSION_INCLUDE }>;
@@ -29,14 +29,14 @@ export interface SyncScope {
   dbType?: DbType;
 }
 
-/** Sessions running in this process, so stop() can wait for them and cancel can act at once. */
-const running = new Map<string, { cancelled: boolean; done: Promise<void> }>();
-
 export function progressPercentage(s: { totalInstances: number; successfulInstances: number; failedInstances: number }): number {
   return s.totalInstances === 0 ? 0 : Math.round(((s.successfulInstances + s.failedInstances) / s.totalInstances) * 10_000) / 100;
 }
 
-/** Creates the session with one pending record per instance and starts it in the background. */
+/**
+ * Creates the session with one pending record per instance, claims what this process can run at once
+ * (before answering, so the caller sees them start), and wakes the other replicas for the rest.
+ */
 export async function startSync(
   deps: AppDeps,
   opts: { scope: SyncScope; syncType: SyncType; createdBy?: number | null },
@@ -72,94 +72,41 @@ export async function startSync(
     { module: 'account_sync', session_id: sessionId, sync_type: opts.syncType, total_instances: instances.length, created_by: opts.createdBy ?? null },
     `同步会话开始: ${instances.length} 个实例`,
   );
-  const state = { cancelled: false, done: Promise.resolve() };
-  state.done = runSession(deps, session, state).finally(() => running.delete(sessionId));
-  running.set(sessionId, state);
-  publish(deps, session);
+  publishProgress(deps, session);
+  await deps.syncWorker?.wake();
+  deps.pubsub.publish('sync.work', { sessionId });
   return session;
 }
 
-/** Waits for a session started in this process (tests, run-now jobs). */
-export async function waitForSession(sessionId: string): Promise<void> {
-  await running.get(sessionId)?.done;
-}
+const TERMINAL_RECORD = new Set(['completed', 'failed', 'cancelled']);
 
-/** Waits for every session of this process (graceful shutdown). */
-export async function drainSessions(): Promise<void> {
-  await Promise.allSettled([...running.values()].map((r) => r.done));
-}
-
-async function runSession(deps: AppDeps, session: SessionWithRecords, state: { cancelled: boolean }): Promise<void> {
-  const started = Date.now();
-  const queue = [...session.records];
-  const worker = async () => {
-    for (let rec = queue.shift(); rec; rec = queue.shift()) {
-      if (state.cancelled || (await isCancelled(deps, session.sessionId))) {
-        state.cancelled = true;
+/**
+ * Resolves once the session has ended (final status, every record finished) on whichever replica ran
+ * it, including its after-sync classification when that ran in this process; or after `timeoutMs`;
+ * or when this gateway is stopping and runs none of the session's records (others finish it).
+ */
+export async function waitForSession(deps: AppDeps, sessionId: string, timeoutMs = 24 * 3600_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  const live = subscribeNow(deps.pubsub, 'sync.progress', sessionId);
+  try {
+    for (;;) {
+      const s = await deps.prisma.syncSession.findUnique({ where: { sessionId }, include: SESSION_INCLUDE });
+      if (!s) return;
+      if (s.status !== 'running' && s.records.every((r) => TERMINAL_RECORD.has(r.status))) {
+        await deps.syncWorker?.finishing.get(sessionId);
         return;
       }
-      await syncRecord(deps, session.sessionId, rec);
+      const left = until - Date.now();
+      if (left <= 0) return;
+      // This gateway is stopping and runs nothing of the session any more: the rest happens elsewhere.
+      if (deps.syncWorker?.stopping && !deps.syncWorker.runs(sessionId)) return;
+      // Progress events say when to look again; the poll covers events that cannot arrive (Redis away).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([live.next(), new Promise((r) => (timer = setTimeout(r, Math.min(1000, left))))]);
+      clearTimeout(timer);
     }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(deps.config.syncConcurrency, queue.length) }, worker));
-  } catch (err) {
-    deps.logger.error({ module: 'account_sync', session_id: session.sessionId, err }, '同步会话异常终止');
-  }
-  await finalize(deps, session.sessionId, state.cancelled, Date.now() - started);
-  if (deps.config.autoClassifyAfterSync && !state.cancelled) await classifyAfterSync(deps, session.sessionId);
-}
-
-/** Brings the classifications of the instances a session synced up to date (AUTO_CLASSIFY_AFTER_SYNC). */
-async function classifyAfterSync(deps: AppDeps, sessionId: string): Promise<void> {
-  const done = await deps.prisma.syncInstanceRecord.findMany({ where: { sessionId, status: 'completed' }, select: { instanceId: true } });
-  if (done.length === 0) return;
-  try {
-    await autoClassify(deps, { instanceIds: done.map((r) => r.instanceId) }, 'after_sync', null);
-  } catch (err) {
-    // Another batch holds the lock (it classifies these accounts too) or the run failed: the batch
-    // row and the log say so; the sync session itself succeeded.
-    deps.logger.warn({ module: 'account_classification', session_id: sessionId, error: (err as Error).message }, `同步后自动分类未执行: ${(err as Error).message}`);
-  }
-}
-
-async function isCancelled(deps: AppDeps, sessionId: string): Promise<boolean> {
-  const s = await deps.prisma.syncSession.findUnique({ where: { sessionId }, select: { status: true } });
-  return s?.status === 'cancelled';
-}
-
-async function syncRecord(deps: AppDeps, sessionId: string, rec: SyncRecord): Promise<void> {
-  const lock = await deps.pool.connect();
-  const log = deps.logger.child({ module: 'account_sync', session_id: sessionId, instance_id: rec.instanceId });
-  const started = new Date();
-  const dbType = (await deps.prisma.instance.findUnique({ where: { id: rec.instanceId }, select: { dbType: true } }).catch(() => null))?.dbType ?? 'unknown';
-  try {
-    const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [INSTANCE_LOCK_NS, rec.instanceId]);
-    if (!got.rows[0]?.ok) throw new ConflictError('该实例正在被另一个同步任务处理，已跳过');
-    try {
-      await updateRecord(deps, sessionId, rec.id, { status: 'running', startedAt: started });
-      const counts = await syncOneInstance(deps, rec.instanceId, sessionId);
-      await updateRecord(deps, sessionId, rec.id, {
-        status: 'completed',
-        completedAt: new Date(),
-        accountsSynced: counts.found,
-        accountsCreated: counts.added + counts.restored,
-        accountsUpdated: counts.modified,
-        accountsDeleted: counts.removed,
-        syncDetails: { ...counts } as Prisma.InputJsonValue,
-      });
-      log.info({ ...counts, duration_ms: Date.now() - started.getTime() }, `实例账户同步完成: ${rec.instanceName}`);
-      deps.metrics.syncDuration.observe({ db_type: dbType, outcome: 'completed' }, (Date.now() - started.getTime()) / 1000);
-    } finally {
-      await lock.query('SELECT pg_advisory_unlock($1, $2)', [INSTANCE_LOCK_NS, rec.instanceId]).catch(() => {});
-    }
-  } catch (err) {
-    const message = syncErrorMessage(err);
-    await updateRecord(deps, sessionId, rec.id, { status: 'failed', startedAt: started, completedAt: new Date(), errorMessage: message }).catch(() => {});
-    log.warn({ error: message, duration_ms: Date.now() - started.getTime() }, `实例账户同步失败: ${rec.instanceName}`);
-    deps.metrics.syncDuration.observe({ db_type: dbType, outcome: 'failed' }, (Date.now() - started.getTime()) / 1000);
   } finally {
-    lock.release();
+    await live.return?.();
   }
 }
 
@@ -197,7 +144,7 @@ export async function syncOneInstance(deps: AppDeps, instanceId: number, session
   return counts;
 }
 
-function syncErrorMessage(err: unknown): string {
+export function syncErrorMessage(err: unknown): string {
   if (err instanceof ConnectionFailure) return `数据库连接问题: ${err.message}`;
   const msg = (err as Error)?.message ?? String(err);
   if (/permission|denied|privilege|权限/i.test(msg)) return `数据库权限不足: ${msg}`;
@@ -205,61 +152,28 @@ function syncErrorMessage(err: unknown): string {
   return `同步失败: ${msg}`.slice(0, 2000);
 }
 
-async function updateRecord(deps: AppDeps, sessionId: string, recordId: number, data: Prisma.SyncInstanceRecordUpdateInput): Promise<void> {
-  await deps.prisma.syncInstanceRecord.update({ where: { id: recordId }, data });
-  const counts = await deps.prisma.syncInstanceRecord.groupBy({ by: ['status'], where: { sessionId }, _count: { _all: true } });
-  const n = (s: string) => counts.find((c) => c.status === s)?._count._all ?? 0;
-  // Never overwrite a `cancelled` session: only counters move while it winds down.
-  const session = await deps.prisma.syncSession.update({
-    where: { sessionId },
-    data: { successfulInstances: n('completed'), failedInstances: n('failed') },
-    include: SESSION_INCLUDE,
-  });
-  publish(deps, session, session.records.find((r) => r.id === recordId));
-}
-
-async function finalize(deps: AppDeps, sessionId: string, cancelled: boolean, durationMs: number): Promise<void> {
-  const now = new Date();
-  if (cancelled) {
-    await deps.prisma.syncInstanceRecord.updateMany({
-      where: { sessionId, status: 'pending' },
-      data: { status: 'cancelled', completedAt: now, errorMessage: '会话已取消，未执行' },
-    });
-  }
-  const current = await deps.prisma.syncSession.findUniqueOrThrow({ where: { sessionId }, include: SESSION_INCLUDE });
-  const status = current.status === 'cancelled' || cancelled ? 'cancelled' : current.failedInstances > 0 ? 'failed' : 'completed';
-  const session = await deps.prisma.syncSession.update({
-    where: { sessionId },
-    data: { status, completedAt: current.completedAt ?? now },
-    include: SESSION_INCLUDE,
-  });
-  publish(deps, session);
-  const fields = {
-    module: 'account_sync',
-    session_id: sessionId,
-    status,
-    total_instances: session.totalInstances,
-    successful_instances: session.successfulInstances,
-    failed_instances: session.failedInstances,
-    duration_ms: durationMs,
-  };
-  if (status === 'failed') deps.logger.warn(fields, `同步会话结束（有失败）: 成功 ${session.successfulInstances} 个，失败 ${session.failedInstances} 个`);
-  else deps.logger.info(fields, status === 'cancelled' ? '同步会话已取消' : `同步会话完成: 成功 ${session.successfulInstances} 个实例`);
-}
-
-/** Marks a running session cancelled; instances not yet started will not run. */
+/**
+ * Marks a running session cancelled; its instances that have not started are cancelled with it, the
+ * ones running finish (on whichever replica runs them). The session's final event is published when
+ * nothing runs any more (here, or by the replica whose record ends last).
+ */
 export async function cancelSession(deps: AppDeps, sessionId: string, actorId: number): Promise<SessionWithRecords> {
-  const res = await deps.prisma.syncSession.updateMany({ where: { sessionId, status: 'running' }, data: { status: 'cancelled', completedAt: new Date() } });
-  if (res.count === 0) {
+  const now = new Date();
+  const result = await deps.prisma.$transaction(async (tx) => {
+    const res = await tx.syncSession.updateMany({ where: { sessionId, status: 'running' }, data: { status: 'cancelled', completedAt: now } });
+    if (res.count === 0) return undefined;
+    await tx.syncInstanceRecord.updateMany({ where: { sessionId, status: 'pending' }, data: { status: 'cancelled', completedAt: now, errorMessage: '会话已取消，未执行' } });
+    return tx.syncInstanceRecord.count({ where: { sessionId, status: 'running' } });
+  });
+  if (result === undefined) {
     const exists = await deps.prisma.syncSession.findUnique({ where: { sessionId }, select: { status: true } });
     if (!exists) throw new ResourceNotFoundError('会话不存在', { session_id: sessionId });
     throw new ConflictError('取消会话失败，会话已结束', { status: exists.status });
   }
-  const state = running.get(sessionId);
-  if (state) state.cancelled = true;
   deps.logger.info({ module: 'account_sync', session_id: sessionId, actor_id: actorId }, '同步会话被取消');
   const session = await getSession(deps, sessionId);
-  publish(deps, session);
+  publishProgress(deps, session);
+  if (result === 0) deps.logger.info({ module: 'account_sync', session_id: sessionId, status: 'cancelled', total_instances: session.totalInstances }, '同步会话已取消');
   return session;
 }
 
@@ -319,7 +233,7 @@ export async function syncStatistics(deps: AppDeps) {
   };
 }
 
-function publish(deps: AppDeps, s: SessionWithRecords, record?: SyncRecord): void {
+export function publishProgress(deps: AppDeps, s: SessionWithRecords, record?: SyncRecord): void {
   const event = {
     sessionId: s.sessionId,
     status: s.status,
