@@ -160,8 +160,9 @@ export const mysqlAdapter: DbAdapter = {
             `SELECT User, Host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')`,
           );
           for (const r of rows) lockedMaria.add(`${r.User}@${r.Host}`);
-        } catch {
-          /* no global_priv: nothing is known to be locked */
+        } catch (err) {
+          // No global_priv: nothing is known to be locked. A lost connection fails the sync instead.
+          if ((err as { fatal?: boolean }).fatal) throw err;
         }
       }
       for (let i = 1; i < Math.min(GRANT_READERS, accounts.length); i++) extra.push(await connect(conn));

@@ -164,8 +164,10 @@ export const postgresAdapter: DbAdapter = {
       try {
         const p = await c.query<{ rolname: string; has: boolean }>('SELECT rolname, rolpassword IS NOT NULL AS has FROM pg_authid');
         passwords = new Map(p.rows.map((r) => [r.rolname, r.has]));
-      } catch {
-        /* not a superuser: unknown */
+      } catch (err) {
+        // Not a superuser: unknown. Anything else (the connection died) fails the sync: a partial
+        // catalog must never be written as the instance's accounts.
+        if ((err as { code?: string }).code !== '42501') throw err;
       }
       const accounts = normalizePostgres({
         roles: roles.rows,

@@ -67,7 +67,7 @@ const ConnectionTestResultRef = builder.objectRef<ConnectionTestResult>('Connect
     success: t.exposeBoolean('success'),
     message: t.exposeString('message'),
     version: t.exposeString('version', { nullable: true }),
-    failureKind: t.exposeString('failureKind', { nullable: true, description: 'refused, timeout, auth_failed, unknown_database, tls_required, tls_unavailable, host_not_found, other' }),
+    failureKind: t.exposeString('failureKind', { nullable: true, description: 'refused, timeout, auth_failed, unknown_database, tls_required, tls_unavailable, host_not_found, connection_lost, other' }),
   }),
 });
 
