@@ -22,10 +22,12 @@ export interface TcpProxyOptions {
 
 export interface TcpProxy {
   readonly port: number;
-  /** Connections accepted since start (or since resetCounters()). */
+  /** Connections accepted since start. */
   readonly accepted: number;
   /** Proxied connections open now. */
   readonly open: number;
+  /** The most proxied connections that were open at the same time. */
+  readonly maxOpen: number;
   latencyMs: number;
   cutWhen?: TcpProxyOptions['cutWhen'];
   /** `url` (postgresql://, redis://, …) with host and port replaced by the proxy's. */
@@ -41,6 +43,7 @@ export async function startTcpProxy(opts: TcpProxyOptions): Promise<TcpProxy> {
   const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
   let state: 'forwarding' | 'frozen' | 'refusing' = 'forwarding';
   let accepted = 0;
+  let maxOpen = 0;
   let closed = false;
 
   const destroyAll = () => {
@@ -59,6 +62,7 @@ export async function startTcpProxy(opts: TcpProxyOptions): Promise<TcpProxy> {
     upstream.on('error', () => {});
     const pair = { client, upstream };
     pairs.add(pair);
+    maxOpen = Math.max(maxOpen, pairs.size);
     const end = () => {
       pairs.delete(pair);
       client.destroy();
@@ -100,6 +104,9 @@ export async function startTcpProxy(opts: TcpProxyOptions): Promise<TcpProxy> {
     },
     get open() {
       return pairs.size;
+    },
+    get maxOpen() {
+      return maxOpen;
     },
     latencyMs: opts.latencyMs ?? 0,
     cutWhen: opts.cutWhen,
