@@ -13,7 +13,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { PG_ADMIN_URL } from '../helpers/env.js';
 import { sleep, waitFor } from '../helpers/scheduler-helpers.js';
 
-/** Generous bound for "fails fast": the pools give up connecting after 1 s, queries after 3 s. */
+/** Generous bound for "fails fast": the pools give up connecting after 2 s, queries after 3 s. */
 const FAIL_FAST_MS = 8000;
 
 let proxy: TcpProxy;
@@ -23,7 +23,7 @@ let token: string;
 beforeAll(async () => {
   proxy = await startTcpProxy({ targetPort: Number(new URL(PG_ADMIN_URL).port || 5432) });
   t = await startTestApp(
-    { DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_QUERY_TIMEOUT_MS: '3000', SCHEDULER_PROCESS_EVERY_MS: '200' },
+    { DATABASE_CONNECT_TIMEOUT_MS: '2000', DATABASE_QUERY_TIMEOUT_MS: '3000', SCHEDULER_PROCESS_EVERY_MS: '200' },
     { gatewayDatabaseUrl: (url) => proxy.url(url) },
   );
   token = (await login(t.url)).access_token;

@@ -4,7 +4,8 @@
  * - a rate limit is global: requests spread over both replicas hit 429 at the combined limit;
  * - a graphql-ws subscription on one replica receives the events of actions taken on the other;
  * - each scheduled fire runs exactly once across the two;
- * - sync work is shared by both and never doubled: an instance is never synced twice at once.
+ * - sync work is shared by both and never doubled: an instance is never synced twice at once, and
+ *   a session whose replica dies mid-record is finished by the other.
  * Both start at the same moment on a new database (migrations and seeding race, and must not fail).
  */
 import pg from 'pg';
@@ -44,6 +45,8 @@ beforeAll(async () => {
     // One record at a time per replica: two records running at once means both replicas work.
     SYNC_CONCURRENCY: '1',
     AUTO_CLASSIFY_AFTER_SYNC: 'false',
+    // Also how soon a record of a dead replica counts as orphaned (2 × this, at least 5 s).
+    DATABASE_CONNECT_TIMEOUT_MS: '3000',
   };
   [a, b] = await Promise.all([spawnGateway(env), spawnGateway(env)]);
   token = (await login(a.url)).access_token;
@@ -203,7 +206,7 @@ describe('two gateway processes on one database and Redis', () => {
       for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
     }
     // …and the managed server never saw two connections of the gateway through one instance at once.
-    for (const p of proxies) expect(p.maxOpen).toBe(1);
+    for (const p of proxies.slice(0, INSTANCES)) expect(p.maxOpen).toBe(1);
     // Both replicas did part of the work (each runs one record at a time).
     expect(syncedBefore(a) - beforeA).toBeGreaterThan(0);
     expect(syncedBefore(b) - beforeB).toBeGreaterThan(0);
@@ -213,5 +216,34 @@ describe('two gateway processes on one database and Redis', () => {
       [instanceIds],
     );
     expect(doubled).toEqual([]);
+  });
+
+  // Last: replica B dies here.
+  it('finish a session whose replica died mid-record: the survivor fails the orphaned record', { timeout: 90_000 }, async () => {
+    // An instance that answers nothing: B's sync of it hangs in the connect (up to 60 s) when B dies.
+    const hung = await startTcpProxy({ targetPort: Number(new URL(PG_ADMIN_URL).port || 5432) });
+    proxies.push(hung);
+    hung.freeze();
+    const id = await registerInstanceViaApi(a.url, token, {
+      name: `${managed.prefix}hung`,
+      dbType: 'postgresql',
+      port: hung.port,
+      database: managed.database,
+      username: managed.username,
+      password: managed.password,
+      connectTimeoutMs: 60_000,
+    });
+    const started = await call(b.url, 'POST', `/api/instances/${id}/sync`, { token });
+    expect(started.status).toBe(202);
+    await waitFor(() => hung.open > 0, 10_000, 50); // B is connecting to it
+    b.child.kill('SIGKILL');
+    await b.exited;
+
+    const session = await waitFor(async () => {
+      const s = (await call(a.url, 'GET', `/api/sessions/${started.body.data.session_id}`, { token })).body.data;
+      return s.status !== 'running' && s;
+    }, 60_000, 500);
+    expect(session).toMatchObject({ status: 'failed', total_instances: 1, failed_instances: 1, progress_percentage: 100 });
+    expect(session.instance_records[0]).toMatchObject({ status: 'failed', error_message: '执行该实例同步的网关进程已停止，同步未完成' });
   });
 });

@@ -26,8 +26,7 @@ import { INSTANCE_LOCK_NS, publishProgress, SESSION_INCLUDE, syncErrorMessage, s
 
 /** Every replica looks for unclaimed records (and orphans) this often, whatever pub/sub delivers. */
 const POLL_MS = 5000;
-/** A record claimed longer ago than this whose instance lock is free has lost its replica. */
-const ORPHAN_GRACE_SECONDS = 30;
+const ORPHAN_MESSAGE = '执行该实例同步的网关进程已停止，同步未完成';
 
 interface Claimed {
   id: number;
@@ -60,6 +59,14 @@ export class SyncWorker {
 
   private get slots(): number {
     return this.deps.config.syncConcurrency;
+  }
+
+  /**
+   * A record claimed longer ago than this whose instance lock is free has lost its replica. Covers the
+   * moment between claim and lock, which waits for a pooled connection (DATABASE_CONNECT_TIMEOUT_MS).
+   */
+  private get orphanGraceMs(): number {
+    return Math.max(5000, 2 * this.deps.config.databaseConnectTimeoutMs);
   }
 
   /** Records this process is running now. */
@@ -148,14 +155,16 @@ export class SyncWorker {
     const { deps } = this;
     const log = deps.logger.child({ module: 'account_sync', session_id: rec.session_id, instance_id: rec.instance_id });
     const started = Date.now();
-    const dbType = (await deps.prisma.instance.findUnique({ where: { id: rec.instance_id }, select: { dbType: true } }).catch(() => null))?.dbType ?? 'unknown';
+    let dbType = 'unknown';
     let outcome: Prisma.SyncInstanceRecordUpdateInput;
     let lock;
     try {
+      // The lock first: until it is held, the orphan sweep cannot tell this run from a dead one.
       lock = await deps.pool.connect();
       const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [INSTANCE_LOCK_NS, rec.instance_id]);
       if (!got.rows[0]?.ok) throw new ConflictError('该实例正在被另一个同步任务处理，已跳过');
       try {
+        dbType = (await deps.prisma.instance.findUnique({ where: { id: rec.instance_id }, select: { dbType: true } }))?.dbType ?? dbType;
         await this.publishRecord(rec.session_id, rec.id);
         const counts = await syncOneInstance(deps, rec.instance_id, rec.session_id);
         outcome = {
@@ -182,9 +191,10 @@ export class SyncWorker {
     }
     // If this cannot be written (the platform database is away), the record stays `running` and the
     // orphan sweep of some replica fails it later; the session still completes.
-    await this.finishRecord(rec.session_id, rec.id, outcome).catch((err: Error) =>
-      log.error({ error: err.message }, `记录同步结果失败: ${err.message}`),
-    );
+    await this.finishRecord(rec.session_id, rec.id, outcome).catch((err: Error) => {
+      log.error({ error: err.message }, `记录同步结果失败: ${err.message}`);
+      return false;
+    });
   }
 
   /** The record's `running` state to progress subscribers (the claim wrote it with plain SQL). */
@@ -196,13 +206,14 @@ export class SyncWorker {
   /**
    * Writes a record's outcome and the session's counters; the write that leaves nothing pending or
    * running also gives the session its final status (unless cancelled), all under the session's lock.
-   * `onlyIfRunning`: the orphan sweep must not overwrite a record that finished meanwhile.
+   * A record leaves `running` once: whichever of its run and the orphan sweep comes second changes
+   * nothing, so a session ends exactly once.
    */
-  async finishRecord(sessionId: string, recordId: number, data: Prisma.SyncInstanceRecordUpdateInput, onlyIfRunning = false): Promise<void> {
+  private async finishRecord(sessionId: string, recordId: number, data: Prisma.SyncInstanceRecordUpdateInput): Promise<boolean> {
     const { deps } = this;
     const result = await deps.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT 1 FROM sync_sessions WHERE session_id = ${sessionId} FOR UPDATE`;
-      const updated = await tx.syncInstanceRecord.updateMany({ where: { id: recordId, ...(onlyIfRunning ? { status: 'running' as const } : {}) }, data });
+      const updated = await tx.syncInstanceRecord.updateMany({ where: { id: recordId, status: 'running' }, data });
       if (updated.count === 0) return undefined;
       const counts = await tx.syncInstanceRecord.groupBy({ by: ['status'], where: { sessionId }, _count: { _all: true } });
       const n = (s: string) => counts.find((c) => c.status === s)?._count._all ?? 0;
@@ -218,9 +229,10 @@ export class SyncWorker {
       });
       return { session, last };
     });
-    if (!result) return;
+    if (!result) return false;
     publishProgress(deps, result.session, result.session.records.find((r) => r.id === recordId));
     if (result.last) await this.sessionEnded(result.session);
+    return true;
   }
 
   /** Once per session, on the replica that wrote its last record: the log line, the final event, classification. */
@@ -272,7 +284,7 @@ export class SyncWorker {
            FROM sync_sessions s JOIN sync_instance_records r ON r.session_id = s.session_id
           WHERE (s.status = 'running' OR (s.status = 'cancelled' AND s.completed_at > now() - interval '1 day'))
             AND r.status = 'running' AND r.started_at < now() - make_interval(secs => $1)`,
-        [ORPHAN_GRACE_SECONDS],
+        [this.orphanGraceMs / 1000],
       );
       for (const r of rows) {
         if (this.active.has(r.id)) continue;
@@ -281,9 +293,11 @@ export class SyncWorker {
           const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [INSTANCE_LOCK_NS, r.instance_id]);
           if (!got.rows[0]?.ok) continue; // someone is syncing it: alive
           try {
-            await this.finishRecord(r.session_id, r.id, { status: 'failed', completedAt: new Date(), errorMessage: '执行该实例同步的网关进程已停止，同步未完成' }, true);
-            deps.logger.warn({ module: 'account_sync', session_id: r.session_id, instance_id: r.instance_id }, `同步记录已失效 (进程已停止): ${r.instance_name}`);
-            swept++;
+            const failed = await this.finishRecord(r.session_id, r.id, { status: 'failed', completedAt: new Date(), errorMessage: ORPHAN_MESSAGE });
+            if (failed) {
+              deps.logger.warn({ module: 'account_sync', session_id: r.session_id, instance_id: r.instance_id }, `同步记录已失效 (进程已停止): ${r.instance_name}`);
+              swept++;
+            }
           } finally {
             await client.query('SELECT pg_advisory_unlock($1, $2)', [INSTANCE_LOCK_NS, r.instance_id]).catch(() => {});
           }
