@@ -11,6 +11,9 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, type AccountFilter, type ConnInfo, type DbA
 
 /** SHOW GRANTS run on this many connections in parallel. */
 const GRANT_READERS = 4;
+/** Catalog queries are small; a server that stops answering must not hold a sync for ever (mysql2
+ * destroys the connection when a query passes its `timeout`). */
+const STATEMENT_TIMEOUT_MS = 60_000;
 
 export interface ParsedGrants {
   global: string[];
@@ -126,7 +129,7 @@ async function connect(conn: ConnInfo): Promise<mysql.Connection> {
 }
 
 async function version(c: mysql.Connection) {
-  const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
+  const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: 'SELECT VERSION() AS v', timeout: STATEMENT_TIMEOUT_MS });
   return parseVersion('mysql', String(rows[0]?.v ?? ''));
 }
 
@@ -150,15 +153,19 @@ export const mysqlAdapter: DbAdapter = {
     try {
       const v = await version(first);
       const f = compileFilter('User', filter, () => '?');
-      const [users] = await first.query<mysql.RowDataPacket[]>(`SELECT * FROM mysql.user WHERE User <> '' AND ${f.sql} ORDER BY User, Host`, f.params);
+      const [users] = await first.query<mysql.RowDataPacket[]>(
+        { sql: `SELECT * FROM mysql.user WHERE User <> '' AND ${f.sql} ORDER BY User, Host`, timeout: STATEMENT_TIMEOUT_MS },
+        f.params,
+      );
       const accounts = (users as UserRow[]).filter((u) => u.is_role !== 'Y');
       // MariaDB keeps the lock flag in mysql.global_priv (JSON); MySQL has mysql.user.account_locked.
       const lockedMaria = new Set<string>();
       if (accounts.length && accounts[0]!.account_locked === undefined) {
         try {
-          const [rows] = await first.query<mysql.RowDataPacket[]>(
-            `SELECT User, Host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')`,
-          );
+          const [rows] = await first.query<mysql.RowDataPacket[]>({
+            sql: `SELECT User, Host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('true', '1')`,
+            timeout: STATEMENT_TIMEOUT_MS,
+          });
           for (const r of rows) lockedMaria.add(`${r.User}@${r.Host}`);
         } catch (err) {
           // No global_priv: nothing is known to be locked. A lost connection fails the sync instead.
@@ -173,7 +180,7 @@ export const mysqlAdapter: DbAdapter = {
         readers.map(async (c) => {
           for (let i = next++; i < accounts.length; i = next++) {
             const u = accounts[i]!;
-            const [rows] = await c.query<mysql.RowDataPacket[]>('SHOW GRANTS FOR ?@?', [u.User, u.Host]);
+            const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: 'SHOW GRANTS FOR ?@?', timeout: STATEMENT_TIMEOUT_MS }, [u.User, u.Host]);
             grants.set(`${u.User}@${u.Host}`, rows.map((r) => String(Object.values(r)[0])));
           }
         }),
