@@ -61,6 +61,13 @@ export interface AgendaStore {
    * whole lock lifetime. Resolves when no lock query is in flight any more. Call before agenda.stop().
    */
   stopLocking(): Promise<void>;
+  /**
+   * Unlocks jobs the store says this process locked more than `graceMs` ago but Agenda no longer
+   * holds: a lock whose answer was lost, or a finished job whose final save failed, while the database
+   * was unreachable. Without this they stay locked for the whole lock lifetime (no fires meanwhile).
+   * Returns the ids released. PostgreSQL store only (MongoDB relies on the lock lifetime).
+   */
+  releaseLostLocks(graceMs: number): Promise<string[]>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -218,6 +225,27 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
     },
     dropNotifications: async () => {
       await backend.notificationChannel?.disconnect().catch(() => {});
+    },
+    releaseLostLocks: async (graceMs) => {
+      type Held = { attrs: { _id?: unknown } };
+      const held = () => processor() as unknown as { lockedJobs?: Held[]; runningJobs?: Held[] } | undefined;
+      if (kind !== 'postgres' || !locking || !held() || lockQueries.size) return [];
+      const { rows } = await opts.pool.query<{ id: string }>(
+        `SELECT id::text AS id FROM agenda_jobs WHERE last_modified_by = $1 AND locked_at IS NOT NULL AND locked_at < now() - $2 * interval '1 millisecond'`,
+        [opts.name, graceMs],
+      );
+      // Read what Agenda holds only now, and give up if a lock is being taken meanwhile.
+      const p = held();
+      if (!rows.length || !p || lockQueries.size) return [];
+      const known = new Set([...(p.lockedJobs ?? []), ...(p.runningJobs ?? [])].map((j) => String(j.attrs._id)));
+      const lost = rows.map((r) => r.id).filter((id) => !known.has(id));
+      if (lost.length) {
+        await opts.pool.query(
+          `UPDATE agenda_jobs SET locked_at = NULL WHERE id = ANY($1::uuid[]) AND last_modified_by = $2 AND locked_at < now() - $3 * interval '1 millisecond'`,
+          [lost, opts.name, graceMs],
+        );
+      }
+      return lost;
     },
     stopLocking: async () => {
       locking = false;
