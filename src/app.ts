@@ -62,6 +62,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const db = await openDatabase(config, bootLog);
   const redis = config.redisUrl ? connectRedis(config.redisUrl, config.redisKeyPrefix) : undefined;
   const pubsub = createAppPubSub(redis ? { publisher: redis.publisher, subscriber: redis.subscriber, prefix: config.redisKeyPrefix } : undefined);
+  // Other replicas' events reach this one from here on (bounded: a Redis outage must not block start).
+  await Promise.race([pubsub.ready, sleep(2000)]);
   sink.attach(db.prisma, (rows) => {
     for (const r of rows) {
       const event: LogEvent = {
@@ -207,9 +209,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       // Sync records not started yet are left to the other replicas (or to this one after a restart).
       const syncStopped = syncWorker.stop(deadline);
       // 2. Live subscriptions cannot "finish": their clients get 1001 (going away) and reconnect to
-      //    another replica (a log stream with its last id, so nothing is lost).
-      deps.logStream.close();
+      //    another replica (a log stream with its last id, so nothing is lost). Sockets first: a
+      //    subscription completed before would look like a normal end to its client.
       await ws.close().catch(() => {});
+      deps.logStream.close();
       // 3. In-flight requests finish while the scheduler takes no new jobs and lets running ones end
       //    (SCHEDULER_STOP_TIMEOUT_MS), then releases its locks.
       await Promise.all([

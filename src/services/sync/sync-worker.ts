@@ -47,7 +47,7 @@ RETURNING r.id, r.session_id, r.instance_id, r.instance_name`;
 
 export class SyncWorker {
   private readonly active = new Map<number, { sessionId: string; done: Promise<void> }>();
-  /** Sessions this process is finishing (after-sync classification), for waitForSession. */
+  /** Sessions this process is ending (final event, after-sync classification), for waitForSession. */
   readonly finishing = new Map<string, Promise<void>>();
   private claiming?: Promise<void>;
   private again = false;
@@ -211,6 +211,13 @@ export class SyncWorker {
    */
   private async finishRecord(sessionId: string, recordId: number, data: Prisma.SyncInstanceRecordUpdateInput): Promise<boolean> {
     const { deps } = this;
+    // Registered before the final status commits, so a waiter that sees it also sees the ending here.
+    let ending: { promise: Promise<void>; resolve: () => void } | undefined;
+    const end = () => {
+      if (!ending) return;
+      this.finishing.delete(sessionId);
+      ending.resolve();
+    };
     const result = await deps.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT 1 FROM sync_sessions WHERE session_id = ${sessionId} FOR UPDATE`;
       const updated = await tx.syncInstanceRecord.updateMany({ where: { id: recordId, status: 'running' }, data });
@@ -227,11 +234,19 @@ export class SyncWorker {
         data: { successfulInstances: n('completed'), failedInstances: failed, ...(status !== current.status ? { status, completedAt: new Date() } : {}) },
         include: SESSION_INCLUDE,
       });
+      if (last && !ending) {
+        let resolve!: () => void;
+        ending = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+        this.finishing.set(sessionId, ending.promise);
+      }
       return { session, last };
+    }).catch((err: unknown) => {
+      end();
+      throw err;
     });
     if (!result) return false;
     publishProgress(deps, result.session, result.session.records.find((r) => r.id === recordId));
-    if (result.last) await this.sessionEnded(result.session);
+    if (result.last) await this.sessionEnded(result.session).finally(end);
     return true;
   }
 
@@ -251,9 +266,7 @@ export class SyncWorker {
     else deps.logger.info(fields, session.status === 'cancelled' ? '同步会话已取消' : `同步会话完成: 成功 ${session.successfulInstances} 个实例`);
     publishProgress(deps, session);
     if (!deps.config.autoClassifyAfterSync || session.status === 'cancelled') return;
-    const done = this.classifyAfterSync(session.sessionId).finally(() => this.finishing.delete(session.sessionId));
-    this.finishing.set(session.sessionId, done);
-    await done;
+    await this.classifyAfterSync(session.sessionId);
   }
 
   /** Brings the classifications of the instances a session synced up to date (AUTO_CLASSIFY_AFTER_SYNC). */
