@@ -24,7 +24,7 @@ import { Limiter, RequestLimiter } from './lib/rate-limit.js';
 import { ensureBootstrapAdmin } from './services/users/user-service.js';
 import { seedDatabaseTypes } from './services/inventory/database-types.js';
 import { seedClassificationDefaults } from './services/classification/classification-service.js';
-import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir } from './graphql/yoga.js';
+import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir, toGraphQLError } from './graphql/yoga.js';
 import { attachGraphqlWs } from './graphql/ws.js';
 import { fastPathApplies, serveFast } from './graphql/fast-path.js';
 import { createHttpGuard, isGraphqlPath, readBody, sendFrontError, tooLarge } from './http/guard.js';
@@ -67,6 +67,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const db = await openDatabase(config, bootLog);
   const redis = config.redisUrl ? connectRedis(config.redisUrl, config.redisKeyPrefix) : undefined;
   const pubsub = createAppPubSub(redis ? { publisher: redis.publisher, subscriber: redis.subscriber, prefix: config.redisKeyPrefix } : undefined);
+  // Other replicas' events reach this one from here on (bounded: a Redis outage must not block start).
+  await Promise.race([pubsub.ready, sleep(2000)]);
   sink.attach(db.pool, (rows) => {
     for (const r of rows) {
       const event: LogEvent = {
@@ -145,9 +147,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     logger.error({ module: 'graphql', err }, 'GraphQL request failed');
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"message":"服务器内部错误"}]}');
   };
+  // In-flight HTTP requests, so a stop can let them finish; while stopping, every response closes its
+  // connection, so no keep-alive client sends another request to a process that is going away.
+  let inFlight = 0;
+  let stopping = false;
   // GraphQL goes straight to yoga: Express adds nothing there but ~0.2 ms per request (bench/http).
   const serveGraphql = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (fastPathApplies(req)) return void serveFast(yoga, req, res, limits).catch(graphqlFailed(res));
+    if (fastPathApplies(req)) return void serveFast(yoga, req, res, limits, (err) => toGraphQLError(err, deps)).catch(graphqlFailed(res));
     if (req.method !== 'POST') return void yoga(req, res);
     // Other POST bodies (graphql-response+json, SSE, application/graphql…) get the same size limit;
     // yoga takes a body already read from `req.body`.
@@ -168,6 +174,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.http.headersTimeoutMs / 4))),
     },
     (req, res) => {
+      inFlight++;
+      res.once('close', () => inFlight--);
+      if (stopping) res.setHeader('connection', 'close');
       runRequestInScope(req, res, config.trustProxy, () => {
         guard.handle(req, res, () => (isGraphqlPath(req.url) ? serveGraphql(req, res) : app(req, res)));
       });
@@ -223,29 +232,58 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      stopping = true;
       clearInterval(sessionSweeper);
       deps.limiters.api.close();
-      // Sync work first (nothing new taken; what is queued stays for the other replicas), then jobs:
-      // no new ones, running ones finish (each up to SCHEDULER_STOP_TIMEOUT_MS), locks released.
-      await Promise.race([syncWorker.stop(), new Promise((r) => setTimeout(r, config.scheduler.stopTimeoutMs).unref())]);
+      // Everything below shares one budget; the process entry exits anyway at SHUTDOWN_TIMEOUT_MS.
+      const deadline = Date.now() + config.shutdownTimeoutMs - Math.min(3000, config.shutdownTimeoutMs / 4);
+      logger.info({ module: 'system', in_flight: inFlight, websockets: ws.connections() }, '停止中：不再接受新连接，等待进行中的请求');
+      // 1. No new connections (the port is closed at once); idle keep-alive connections close now.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Sync work: nothing new is taken; records not started stay queued for the other replicas (or
+      // this one after a restart); the ones running here finish (bounded by the deadline).
+      const syncStopped = Promise.race([syncWorker.stop(), sleep(Math.max(0, deadline - Date.now()))]);
       // Queued webhook deliveries stay in the table for the other replicas (or the next start).
-      await webhookWorker.stop();
-      await scheduler.stop().catch((err: Error) => logger.error({ module: 'scheduler', err }, `调度器停止失败: ${err.message}`));
-      deps.logStream.close();
+      const webhooksStopped = webhookWorker.stop();
+      // 2. Live subscriptions cannot "finish": their clients get 1001 (going away) and reconnect to
+      //    another replica (a log stream with its last id, so nothing is lost). Sockets first: a
+      //    subscription completed before would look like a normal end to its client.
       await ws.close().catch(() => {});
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      deps.logStream.close();
+      // 3. In-flight requests finish while the scheduler takes no new jobs and lets running ones end
+      //    (SCHEDULER_STOP_TIMEOUT_MS), then releases its locks.
+      await Promise.all([
+        drainRequests(deadline),
+        scheduler.stop().catch((err: Error) => logger.error({ module: 'scheduler', err }, `调度器停止失败: ${err.message}`)),
+      ]);
+      // 4. The sync records this process runs end (their connections need the pools below).
+      await syncStopped;
+      await webhooksStopped;
+      // 5. Whatever is still open now is cut, then the pools close.
+      server.closeAllConnections();
+      await closed;
+      logger.info({ module: 'system', unfinished_requests: inFlight }, '已停止');
       await sink.detach();
       if (redis) {
         redis.subscriber.disconnect();
-        await redis.client.quit().catch(() => redis.client.disconnect());
+        if (redis.client.status === 'ready') await redis.client.quit().catch(() => redis.client.disconnect());
+        else redis.client.disconnect();
       }
       await db.close();
     },
   };
+
+  async function drainRequests(deadline: number): Promise<void> {
+    while (inFlight > 0 && Date.now() < deadline) {
+      server.closeIdleConnections();
+      await sleep(25);
+    }
+    server.closeIdleConnections();
+  }
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 function printGeneratedPassword(password: string): void {
   // Printed once to the terminal only: never through the logger, so it is not stored in unified_logs.

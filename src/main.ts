@@ -11,8 +11,12 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.deps.logger.info({ module: 'system', signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    app.deps.logger.info({ module: 'system', signal, timeout_ms: config.shutdownTimeoutMs }, 'shutting down');
+    // The stop sequence keeps within this budget by itself; this is the backstop if something hangs.
+    const force = setTimeout(() => {
+      process.stderr.write(`鲸落: shutdown did not finish within ${config.shutdownTimeoutMs} ms, exiting\n`);
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
     force.unref();
     app.stop().then(
       () => process.exit(0),

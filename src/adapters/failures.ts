@@ -27,6 +27,13 @@ export function classifyFailure(err: unknown, conn: ConnInfo): ConnectionFailure
     return new ConnectionFailure('unknown_database', `数据库不存在：${conn.database ?? '(默认)'}`);
   }
   if (code === '28000') return new ConnectionFailure('auth_failed', `服务器拒绝了用户 ${conn.username} 的连接：${msg.slice(0, 200)}`);
+  // After the timeout test above: pg says "Connection terminated due to connection timeout" too.
+  if (
+    ['ECONNRESET', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', '57P01', '57P02', '57P03'].includes(code) ||
+    /Connection terminated|ECONNRESET|socket hang up|Connection lost|server closed the connection|terminating connection|shutting down/i.test(msg)
+  ) {
+    return new ConnectionFailure('connection_lost', `连接中断 (${where})：服务器在操作过程中断开了连接 (重启、宕机或网络中断)`);
+  }
   return new ConnectionFailure('other', `连接失败 (${where})：${msg.slice(0, 300)}`);
 }
 

@@ -14,6 +14,9 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, type AccountFilter, type ConnInfo, type DbA
 
 /** SHOW GRANTS run on this many connections in parallel. */
 const GRANT_READERS = 4;
+/** Catalog queries are small; a server that stops answering must not hold a sync for ever (mysql2
+ * destroys the connection when a query passes its `timeout`). */
+const STATEMENT_TIMEOUT_MS = 60_000;
 
 export interface ParsedGrants {
   global: string[];
@@ -177,7 +180,7 @@ export function normalizeMysql(u: UserRow, grantLines: string[], locked: boolean
 /** The server's default_password_lifetime (MySQL 5.7.4+, MariaDB 10.4.3+); null where it has none. */
 async function defaultPasswordLifetime(c: mysql.Connection): Promise<number | null> {
   try {
-    const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT @@global.default_password_lifetime AS d');
+    const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: 'SELECT @@global.default_password_lifetime AS d', timeout: STATEMENT_TIMEOUT_MS });
     const d = rows[0]?.d;
     return d === null || d === undefined ? null : Number(d);
   } catch {
@@ -209,7 +212,7 @@ async function connect(conn: ConnInfo): Promise<mysql.Connection> {
 }
 
 async function version(c: mysql.Connection) {
-  const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
+  const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: 'SELECT VERSION() AS v', timeout: STATEMENT_TIMEOUT_MS });
   return parseVersion('mysql', String(rows[0]?.v ?? ''));
 }
 
@@ -258,11 +261,11 @@ export function evaluateMysqlRights(p: MysqlProbes): CollectorRight[] {
 }
 
 async function readRights(c: mysql.Connection, versionRaw: string): Promise<CollectorRight[]> {
-  const mysqlUser = await probe(() => c.query('SELECT 1 FROM mysql.user LIMIT 0'), isMysqlDenied);
-  const globalPriv = usesGlobalPriv(versionRaw) ? await probe(() => c.query('SELECT 1 FROM mysql.global_priv LIMIT 0'), isMysqlDenied) : null;
+  const mysqlUser = await probe(() => c.query({ sql: 'SELECT 1 FROM mysql.user LIMIT 0', timeout: STATEMENT_TIMEOUT_MS }), isMysqlDenied);
+  const globalPriv = usesGlobalPriv(versionRaw) ? await probe(() => c.query({ sql: 'SELECT 1 FROM mysql.global_priv LIMIT 0', timeout: STATEMENT_TIMEOUT_MS }), isMysqlDenied) : null;
   const showGrants = await probe(async () => {
     try {
-      await c.query('SHOW GRANTS FOR ?@?', PROBE_ACCOUNT);
+      await c.query({ sql: 'SHOW GRANTS FOR ?@?', timeout: STATEMENT_TIMEOUT_MS }, PROBE_ACCOUNT);
     } catch (err) {
       if (Number((err as { errno?: unknown }).errno) !== ER_NONEXISTING_GRANT) throw err;
     }
@@ -292,18 +295,22 @@ export const mysqlAdapter: DbAdapter = {
       const v = await version(first);
       const rights = assertRequiredRights('mysql', await readRights(first, v.raw));
       const f = compileFilter('User', filter, () => '?');
-      const [users] = await first.query<mysql.RowDataPacket[]>(`SELECT * FROM mysql.user WHERE User <> '' AND ${f.sql} ORDER BY User, Host`, f.params);
+      const [users] = await first.query<mysql.RowDataPacket[]>(
+        { sql: `SELECT * FROM mysql.user WHERE User <> '' AND ${f.sql} ORDER BY User, Host`, timeout: STATEMENT_TIMEOUT_MS },
+        f.params,
+      );
       const accounts = (users as UserRow[]).filter((u) => u.is_role !== 'Y');
       // MariaDB keeps the lock flag and password aging in mysql.global_priv (JSON); MySQL has them in
       // mysql.user. The rights check made sure global_priv is readable, so an error here is a real failure.
       const maria = new Map<string, MariaPriv>();
       if (accounts.length && usesGlobalPriv(v.raw)) {
-        const [rows] = await first.query<mysql.RowDataPacket[]>(
-          `SELECT User, Host, JSON_VALUE(Priv, '$.account_locked') AS account_locked,
+        const [rows] = await first.query<mysql.RowDataPacket[]>({
+          sql: `SELECT User, Host, JSON_VALUE(Priv, '$.account_locked') AS account_locked,
                   JSON_VALUE(Priv, '$.password_last_changed') AS password_last_changed,
                   JSON_VALUE(Priv, '$.password_lifetime') AS password_lifetime
              FROM mysql.global_priv`,
-        );
+          timeout: STATEMENT_TIMEOUT_MS,
+        });
         for (const r of rows) maria.set(`${r.User}@${r.Host}`, mariaPrivOf(r));
       }
       const defaultLifetime = await defaultPasswordLifetime(first);
@@ -315,7 +322,7 @@ export const mysqlAdapter: DbAdapter = {
         readers.map(async (c) => {
           for (let i = next++; i < accounts.length; i = next++) {
             const u = accounts[i]!;
-            const [rows] = await c.query<mysql.RowDataPacket[]>('SHOW GRANTS FOR ?@?', [u.User, u.Host]);
+            const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: 'SHOW GRANTS FOR ?@?', timeout: STATEMENT_TIMEOUT_MS }, [u.User, u.Host]);
             grants.set(`${u.User}@${u.Host}`, rows.map((r) => redactGrantLine(String(Object.values(r)[0]))));
           }
         }),

@@ -48,7 +48,17 @@ export interface ServerVersion {
 }
 
 /** Why a connection failed, in terms a DBA can act on. */
-export type ConnectionFailureKind = 'refused' | 'timeout' | 'auth_failed' | 'unknown_database' | 'tls_required' | 'tls_unavailable' | 'host_not_found' | 'other';
+export type ConnectionFailureKind =
+  | 'refused'
+  | 'timeout'
+  | 'auth_failed'
+  | 'unknown_database'
+  | 'tls_required'
+  | 'tls_unavailable'
+  | 'host_not_found'
+  /** The server went away in the middle of the work (restart, crash, network cut). */
+  | 'connection_lost'
+  | 'other';
 
 export class ConnectionFailure extends Error {
   constructor(

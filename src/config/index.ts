@@ -27,6 +27,8 @@ const EnvSchema = z.object({
   DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
   DATA_DIR: z.string().default('./data'),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
+  DATABASE_QUERY_TIMEOUT_MS: int(0, 3_600_000).default(60_000),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]*$/).default('whalefall:'),
   MONGODB_URL: optionalUrl(['mongodb://', 'mongodb+srv://']),
@@ -85,6 +87,7 @@ const EnvSchema = z.object({
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
   WEBHOOK_POLL_MS: int(100, 600_000).default(5000),
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool.default('false'),
+  SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
 });
 
 export type Config = Readonly<{
@@ -94,6 +97,10 @@ export type Config = Readonly<{
   databaseUrl?: string;
   dataDir: string;
   databasePoolSize: number;
+  /** Bound on opening a platform database connection and on waiting for a pooled one (ms). */
+  databaseConnectTimeoutMs: number;
+  /** Client-side deadline of one platform database query (ms, 0 = none): a server that stops answering fails the request. */
+  databaseQueryTimeoutMs: number;
   redisUrl?: string;
   redisKeyPrefix: string;
   mongodbUrl?: string;
@@ -168,6 +175,8 @@ export type Config = Readonly<{
     /** Allow URLs that are or resolve to loopback/private/link-local addresses (SSRF guard off). */
     allowPrivateAddresses: boolean;
   }>;
+  /** SIGTERM: in-flight requests and sync work get this long before the process exits anyway (ms). */
+  shutdownTimeoutMs: number;
   version: string;
 }>;
 
@@ -194,6 +203,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     mongodbUrl: e.MONGODB_URL,
@@ -252,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: e.WEBHOOK_POLL_MS,
       allowPrivateAddresses: e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
     }),
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     version: '4.0.0',
   });
 }

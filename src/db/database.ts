@@ -18,6 +18,23 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Settings of every pool on the platform database. Without a connect timeout, pg waits for a TCP
+ * connect (a server restarting, a dropped SYN) or a free pooled client for ever, and every request
+ * waits with it; with it, requests fail fast with a 503 while PostgreSQL is away and succeed again by
+ * themselves once it is back (pg-pool discards the clients whose connection broke). The query
+ * deadline covers a server that stops answering on an open connection.
+ */
+export function platformPoolConfig(config: Pick<Config, 'databaseConnectTimeoutMs' | 'databaseQueryTimeoutMs'>, url: string, max: number): pg.PoolConfig {
+  return {
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: config.databaseConnectTimeoutMs,
+    query_timeout: config.databaseQueryTimeoutMs || undefined,
+    keepAlive: true,
+  };
+}
+
 export async function openDatabase(config: Config, log: (msg: string) => void): Promise<Database> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
   const url = config.databaseUrl ?? embedded!.url;
@@ -25,8 +42,8 @@ export async function openDatabase(config: Config, log: (msg: string) => void): 
     if (embedded) log(`no DATABASE_URL: using the embedded PostgreSQL in ${config.dataDir}`);
     const { applied } = await migrate(url, log);
     if (applied.length) log(`database schema up to date (${applied.length} migration(s) applied)`);
-    const prismaPool = new pg.Pool({ connectionString: url, max: config.databasePoolSize });
-    const pool = new pg.Pool({ connectionString: url, max: config.databasePoolSize });
+    const prismaPool = new pg.Pool(platformPoolConfig(config, url, config.databasePoolSize));
+    const pool = new pg.Pool(platformPoolConfig(config, url, config.databasePoolSize));
     // An idle client losing its connection (server restart) must not crash the process.
     prismaPool.on('error', () => {});
     pool.on('error', () => {});

@@ -58,8 +58,14 @@ function httpFromErrors(result: ExecutionResult): { status: number; headers: Rec
   return { status, headers };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function serveFast(yoga: YogaServerInstance<any, any>, req: IncomingMessage, res: ServerResponse, limits: FastPathLimits): Promise<void> {
+export async function serveFast(
+  yoga: YogaServerInstance<any, any>, // eslint-disable-line @typescript-eslint/no-explicit-any
+  req: IncomingMessage,
+  res: ServerResponse,
+  limits: FastPathLimits,
+  /** yoga's error masking, for failures before execution (the context: the caller's user is read from the database). */
+  maskError: (err: unknown) => GraphQLError,
+): Promise<void> {
   const raw = await readBody(req, limits.bodyLimit);
   if (raw === undefined) {
     const err = tooLarge(limits.bodyLimit);
@@ -76,15 +82,19 @@ export async function serveFast(yoga: YogaServerInstance<any, any>, req: Incomin
     if (limits.batchLimit === 0) return send(res, requestError(400, 'Batching is not supported.'));
     if (params.length === 0) return send(res, requestError(400, 'Must provide query string.'));
     if (params.length > limits.batchLimit) return send(res, requestError(413, `Batching is limited to ${limits.batchLimit} operations per request.`));
-    const replies = await Promise.all(params.map((p) => runOne(yoga, req, p)));
+    const replies = await Promise.all(params.map((p) => runOne(yoga, req, p, maskError)));
     const headers = Object.assign({}, ...replies.map((r) => r.headers ?? {}));
     return send(res, { status: 200, body: replies.map((r) => r.body), headers });
   }
-  send(res, await runOne(yoga, req, params));
+  send(res, await runOne(yoga, req, params, maskError));
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function runOne(yoga: YogaServerInstance<any, any>, req: IncomingMessage, input: unknown): Promise<Reply> {
+async function runOne(
+  yoga: YogaServerInstance<any, any>, // eslint-disable-line @typescript-eslint/no-explicit-any
+  req: IncomingMessage,
+  input: unknown,
+  maskError: (err: unknown) => GraphQLError,
+): Promise<Reply> {
   const params = input as { query?: unknown; variables?: unknown; operationName?: unknown } | null;
   if (!params || typeof params !== 'object' || Array.isArray(params) || typeof params.query !== 'string') {
     return requestError(400, 'Must provide query string.');
@@ -121,7 +131,15 @@ async function runOne(yoga: YogaServerInstance<any, any>, req: IncomingMessage, 
   if (op.operation === 'subscription') {
     return requestError(400, 'Subscriptions are served over graphql-ws (or SSE with Accept: text/event-stream).');
   }
-  const result = (await execute({ schema, document, variableValues: variables as Record<string, unknown> | undefined, operationName, contextValue: await contextFactory() })) as ExecutionResult;
+  let contextValue: unknown;
+  try {
+    contextValue = await contextFactory();
+  } catch (err) {
+    const result: ExecutionResult = { errors: [maskError(err)] };
+    const { status, headers } = httpFromErrors(result);
+    return { status: status === 200 ? 500 : status, body: result, headers };
+  }
+  const result = (await execute({ schema, document, variableValues: variables as Record<string, unknown> | undefined, operationName, contextValue })) as ExecutionResult;
   const { status, headers } = httpFromErrors(result);
   return { status, body: result, headers };
 }

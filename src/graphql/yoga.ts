@@ -115,7 +115,10 @@ function executionTimeout(deps: AppDeps): Plugin {
   };
 }
 
-export function toGraphQLError(err: GraphQLError, deps: AppDeps): GraphQLError {
+/** Masks an error for clients: domain errors keep code/type/status/details, anything else is an opaque 500. */
+export function toGraphQLError(error: unknown, deps: AppDeps): GraphQLError {
+  // Failures outside execution (building the context) arrive unwrapped.
+  const err = error instanceof GraphQLError ? error : new GraphQLError((error as Error)?.message ?? String(error), { originalError: error as Error });
   const original = err.originalError;
   if (!original) return err; // syntax/validation errors: already safe and useful
   if (original instanceof GraphQLError && !original.originalError) return original;
@@ -132,7 +135,9 @@ export function toGraphQLError(err: GraphQLError, deps: AppDeps): GraphQLError {
         details: appErr.details,
         ...(appErr instanceof RateLimitError
           ? { http: { status: 429, headers: { 'Retry-After': String(appErr.retryAfterSeconds) } } }
-          : {}),
+          : appErr.status === 503
+            ? { http: { status: 503 } } // the service is unavailable (database down): as REST answers
+            : {}),
       },
     });
   }

@@ -84,6 +84,19 @@ export interface AgendaStore {
   close(): Promise<void>;
   /** Drops the LISTEN connection without ceremony (crash simulation). */
   dropNotifications(): Promise<void>;
+  /**
+   * Locks nothing more: a lock query still in flight when Agenda stops (its queue filling does not
+   * check for a stop after the query) has its job unlocked at once instead of holding it for the
+   * whole lock lifetime. Resolves when no lock query is in flight any more. Call before agenda.stop().
+   */
+  stopLocking(): Promise<void>;
+  /**
+   * Unlocks jobs the store says this process locked more than `graceMs` ago but Agenda no longer
+   * holds: a lock whose answer was lost, or a finished job whose final save failed, while the database
+   * was unreachable. Without this they stay locked for the whole lock lifetime (no fires meanwhile).
+   * Returns the ids released. PostgreSQL store only (MongoDB relies on the lock lifetime).
+   */
+  releaseLostLocks(graceMs: number): Promise<string[]>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -180,13 +193,26 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
   const maxHeld = HELD_PER_SLOT * opts.concurrency;
   const held = () => processor()?.lockedJobs?.length ?? 0;
   const lockBatch = kind === 'postgres' ? batchLocker(opts.pool, 'agenda_jobs', repo as unknown as RowMapper, () => maxHeld - held()) : undefined;
-  repo.getNextJobToRun = async (...args: Parameters<typeof getNextJobToRun>) => {
+  let locking = true;
+  const lockQueries = new Set<Promise<unknown>>();
+  const lockNext = async (...args: Parameters<typeof getNextJobToRun>) => {
     const job = lockBatch ? await lockBatch.next(...args) : await getNextJobToRun(...args);
+    if (!locking) {
+      if (job?._id) await repo.unlockJobs([job._id]).catch(() => {});
+      return undefined;
+    }
     if (job?._id) {
       opts.onLocked?.(String(job._id), job.nextRunAt);
       if (job.nextRunAt && job.nextRunAt.getTime() <= Date.now()) kick();
     }
     return job;
+  };
+  repo.getNextJobToRun = (...args: Parameters<typeof getNextJobToRun>) => {
+    if (!locking) return Promise.resolve(undefined);
+    const query = lockNext(...args);
+    lockQueries.add(query);
+    void query.finally(() => lockQueries.delete(query)).catch(() => {});
+    return query;
   };
 
   // Agenda's constructor calls backend.connect() without handling a failure (an unhandled rejection
@@ -260,6 +286,34 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
     },
     dropNotifications: async () => {
       await backend.notificationChannel?.disconnect().catch(() => {});
+    },
+    releaseLostLocks: async (graceMs) => {
+      type Held = { attrs: { _id?: unknown } };
+      const held = () => processor() as unknown as { lockedJobs?: Held[]; runningJobs?: Held[] } | undefined;
+      if (kind !== 'postgres' || !locking || !held() || lockQueries.size) return [];
+      const { rows } = await opts.pool.query<{ id: string }>(
+        `SELECT id::text AS id FROM agenda_jobs WHERE last_modified_by = $1 AND locked_at IS NOT NULL AND locked_at < now() - $2 * interval '1 millisecond'`,
+        [opts.name, graceMs],
+      );
+      // Read what Agenda holds only now, and give up if a lock is being taken meanwhile.
+      const p = held();
+      if (!rows.length || !p || lockQueries.size) return [];
+      const known = new Set([...(p.lockedJobs ?? []), ...(p.runningJobs ?? [])].map((j) => String(j.attrs._id)));
+      const lost = rows.map((r) => r.id).filter((id) => !known.has(id));
+      if (lost.length) {
+        await opts.pool.query(
+          `UPDATE agenda_jobs SET locked_at = NULL WHERE id = ANY($1::uuid[]) AND last_modified_by = $2 AND locked_at < now() - $3 * interval '1 millisecond'`,
+          [lost, opts.name, graceMs],
+        );
+      }
+      return lost;
+    },
+    stopLocking: async () => {
+      locking = false;
+      // Each in-flight query unlocks what it got (lockNext) before its promise settles.
+      await Promise.allSettled([...lockQueries]);
+      // Jobs a batch locked but never handed to Agenda are unlocked too.
+      await lockBatch?.release().catch(() => {});
     },
   };
 }

@@ -66,6 +66,8 @@ export const syncAccountsTask = defineTaskType<SyncAccountsParams>({
     };
     const label = ctx.trigger === 'manual' ? '手动任务' : '定时任务';
     if (done.status === 'cancelled') return { message: `${label}同步已取消`, details, failed: true };
+    // This gateway stopped before the session ended: the other replicas finish it.
+    if (done.status === 'running') return { message: `${label}同步会话仍在进行 (由其他实例继续)`, details };
     return {
       message: `${label}同步完成，成功 ${done.successfulInstances} 个实例，失败 ${done.failedInstances} 个实例，总共同步 ${accounts} 个账户`,
       details,

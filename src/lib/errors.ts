@@ -87,13 +87,17 @@ export class TimeoutError extends AppError {
 
 export class DatabaseError extends AppError {
   readonly type = 'DatabaseError';
-  readonly code = 'DATABASE_ERROR';
   constructor(
     message: string,
     details: ErrorDetails = {},
     readonly status: 500 | 503 = 500,
   ) {
     super(message, details);
+  }
+
+  /** 503 means "the database is unreachable right now, retry": clients and GraphQL see it by code. */
+  get code(): string {
+    return this.status === 503 ? 'DATABASE_UNAVAILABLE' : 'DATABASE_ERROR';
   }
 }
 
@@ -110,6 +114,37 @@ export class ExternalServiceError extends AppError {
 }
 
 /**
+ * Signs that the platform database is unreachable or went away (restart, failover, network cut), as pg,
+ * pg-pool, @prisma/adapter-pg and Prisma report them: socket errors, PostgreSQL's connection-exception
+ * and shutdown SQLSTATEs, Prisma's connection error codes and the adapter's error kinds, and the
+ * messages of errors that carry no code ("Connection terminated unexpectedly", pool and query timeouts).
+ */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300',
+  'P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037',
+]);
+const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Can't reach database server|Client has encountered a connection error|not queryable|Server has closed the connection|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)/i;
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  // Prisma and the adapter wrap the driver's error (cause, meta.driverAdapterError…): look inside.
+  while (queue.length && seen.size < 10) {
+    const e = queue.shift() as Record<string, unknown> | null;
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    for (const k of ['code', 'originalCode']) if (typeof e[k] === 'string' && UNAVAILABLE_CODES.has(e[k] as string)) return true;
+    if (typeof e.kind === 'string' && UNAVAILABLE_KINDS.has(e.kind)) return true;
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message)) return true;
+    queue.push(e.cause, e.originalError, (e.meta as Record<string, unknown> | undefined)?.driverAdapterError);
+  }
+  return false;
+}
+
+/**
  * Maps infrastructure failures that callers did not handle (Prisma, pg) to domain errors, so that an
  * unreachable database is a 503 DatabaseError and a lost unique race a 409, never a raw 500.
  */
@@ -119,11 +154,6 @@ export function toAppError(err: unknown): AppError | undefined {
   if (!e || typeof e !== 'object') return undefined;
   if (e.code === 'P2002') return new ConflictError('记录已存在 (unique constraint)');
   if (e.code === 'P2025') return new ResourceNotFoundError('资源不存在');
-  if (e.code === 'P2024' || e.code === 'P1001' || e.code === 'ECONNREFUSED' || e.code === '57P01') {
-    return new DatabaseError('数据库连接失败，请稍后重试', {}, 503);
-  }
-  if (e.name === 'DriverAdapterError' && /connect|terminat/i.test(e.message ?? '')) {
-    return new DatabaseError('数据库连接失败，请稍后重试', {}, 503);
-  }
+  if (isDatabaseUnavailable(err)) return new DatabaseError('数据库连接失败，请稍后重试', {}, 503);
   return undefined;
 }

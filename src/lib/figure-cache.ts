@@ -3,7 +3,9 @@
  *  - Redis (when configured), shared by every replica, entries expire after `ttlMs`;
  *  - in-process, at most `localTtlMs` old, which also makes concurrent requests for the same figure
  *    share one computation (no stampede on a cold key).
- * Values must be JSON-safe. A Redis outage only makes the cache colder, never fails a request.
+ * Values must be JSON-safe. A Redis outage only makes the cache colder, never fails or slows a
+ * request: while the connection is not ready, Redis is skipped (commands would wait in ioredis' offline
+ * queue for a reconnect attempt first).
  */
 import type { Redis } from 'ioredis';
 
@@ -28,22 +30,25 @@ export class FigureCache {
     return value;
   }
 
+  private get shared(): Redis | undefined {
+    return this.redis?.status === 'ready' ? this.redis : undefined;
+  }
+
   private async load<T>(key: string, compute: () => Promise<T>): Promise<T> {
-    if (this.redis) {
-      const stored = await this.redis.get(this.prefix + key).catch(() => null);
-      if (stored !== null) return JSON.parse(stored) as T;
-    }
+    const stored = await this.shared?.get(this.prefix + key).catch(() => null);
+    if (stored !== undefined && stored !== null) return JSON.parse(stored) as T;
     const value = await compute();
-    if (this.redis) await this.redis.set(this.prefix + key, JSON.stringify(value), 'PX', this.ttlMs).catch(() => {});
+    await this.shared?.set(this.prefix + key, JSON.stringify(value), 'PX', this.ttlMs).catch(() => {});
     return value;
   }
 
   /** Forgets every figure, here and in Redis (after a bulk change, and for cold measurements). */
   async clear(): Promise<void> {
     this.local.clear();
-    if (!this.redis) return;
+    const redis = this.shared;
+    if (!redis) return;
     const keys: string[] = [];
-    for await (const batch of this.redis.scanStream({ match: `${this.prefix}*`, count: 500 })) keys.push(...(batch as string[]));
-    if (keys.length) await this.redis.del(...keys).catch(() => {});
+    for await (const batch of redis.scanStream({ match: `${this.prefix}*`, count: 500 })) keys.push(...(batch as string[]));
+    if (keys.length) await redis.del(...keys).catch(() => {});
   }
 }

@@ -1,6 +1,12 @@
 /**
  * Rate limiters on rate-limiter-flexible: Redis-backed (shared by every replica) when REDIS_URL is
- * set, with an in-process limiter as insurance when Redis fails; in-process only without Redis.
+ * set, in-process only without Redis.
+ *
+ * Redis unavailable: the in-process limiter takes over at once (each replica then counts on its own,
+ * so the effective limit is per replica until Redis is back; counts made meanwhile are not carried
+ * over). Nothing waits for Redis: while its connection is not ready, commands are not even tried
+ * (ioredis would hold them in its offline queue until a reconnect attempt), and a command that fails
+ * anyway falls back through rate-limiter-flexible's insurance limiter.
  */
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -13,22 +19,27 @@ export interface LimiterSpec {
 }
 
 export class Limiter {
-  private readonly impl: RateLimiterAbstract;
+  private readonly memory: RateLimiterMemory;
+  private readonly shared?: RateLimiterRedis;
   constructor(
     readonly spec: LimiterSpec,
-    redis?: Redis,
+    private readonly redis?: Redis,
   ) {
-    const memory = new RateLimiterMemory({ keyPrefix: spec.keyPrefix, points: spec.points, duration: spec.durationSeconds });
-    this.impl = redis
+    this.memory = new RateLimiterMemory({ keyPrefix: spec.keyPrefix, points: spec.points, duration: spec.durationSeconds });
+    this.shared = redis
       ? new RateLimiterRedis({
           storeClient: redis,
           keyPrefix: spec.keyPrefix,
           points: spec.points,
           duration: spec.durationSeconds,
-          insuranceLimiter: memory,
+          insuranceLimiter: this.memory,
           rejectIfRedisNotReady: true,
         })
-      : memory;
+      : undefined;
+  }
+
+  private get impl(): RateLimiterAbstract {
+    return this.shared && this.redis?.status === 'ready' ? this.shared : this.memory;
   }
 
   /** Spends one point for `key`; throws RateLimitError (with Retry-After seconds) when exhausted. */

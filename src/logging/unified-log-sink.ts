@@ -14,8 +14,11 @@ const FLUSH_DELAY_MS = 20;
 /** Safety net: also flush (and retry after a failed write) on this period. */
 const FLUSH_INTERVAL_MS = 250;
 const FLUSH_SIZE = 100;
-/** While the database is not attached (start-up) or down, keep at most this many rows. */
+/** While the database is not attached (start-up) or down, keep at most this many rows (the oldest go). */
 const MAX_BUFFER = 10_000;
+/** After a failed write, retries wait this long, doubling up to RETRY_MAX_MS while the database stays away. */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 10_000;
 
 const PINO_LEVELS: Record<number, LogLevel> = { 30: 'INFO', 40: 'WARNING', 50: 'ERROR', 60: 'CRITICAL' };
 /** pino bookkeeping fields that are not part of the event's context. */
@@ -72,7 +75,10 @@ export class UnifiedLogSink extends Writable {
   private timer?: NodeJS.Timeout;
   private soon?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  /** Rows discarded because the buffer was full (database away for long, or never attached). */
   dropped = 0;
+  /** Set while writes fail: when the next attempt may run, and how long the one after waits. */
+  private outage?: { since: number; retryAt: number; backoffMs: number; droppedBefore: number };
 
   constructor() {
     super({ decodeStrings: false });
@@ -105,21 +111,42 @@ export class UnifiedLogSink extends Writable {
     this.timer.unref();
   }
 
-  /** Writes everything buffered so far; resolves when it is in the table. */
+  /** Whether the last write failed (the database is away); rows are kept, bounded, and retried. */
+  get failing(): boolean {
+    return this.outage !== undefined;
+  }
+
+  /** Writes everything buffered so far; resolves when it is in the table (or the attempt failed). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
     if (!this.pool || this.buffer.length === 0) return;
+    // While the database is away, the timers and new entries would retry every few ms: wait instead.
+    if (this.outage && Date.now() < this.outage.retryAt) return;
     const batch = this.buffer.splice(0, this.buffer.length);
     const pool = this.pool;
     this.flushing = (async () => {
       try {
         const { rows } = await pool.query<InsertedRow>(INSERT_LOGS_SQL, [serializeRows(batch)]);
+        if (this.outage) {
+          const lost = this.dropped - this.outage.droppedBefore;
+          process.stderr.write(`unified log: database writes resumed after ${Math.round((Date.now() - this.outage.since) / 1000)} s${lost ? `, ${lost} entries dropped meanwhile (buffer full)` : ''}\n`);
+          this.outage = undefined;
+        }
         this.onPersisted?.(rows.map(persistedLog));
       } catch (err) {
-        // The database is unavailable: keep the rows for the next attempt (bounded), report on stderr
-        // only, since logging this through the logger would loop back here.
-        this.buffer.unshift(...batch.slice(-(MAX_BUFFER - this.buffer.length)));
-        process.stderr.write(`unified log flush failed: ${(err as Error).message}\n`);
+        // The database is unavailable: keep the rows for a later attempt (bounded: the oldest are
+        // dropped past MAX_BUFFER) and back off. Reported on stderr once per outage, never through the
+        // logger, since that would loop back here.
+        const room = MAX_BUFFER - this.buffer.length;
+        const keep = room > 0 ? batch.slice(-room) : [];
+        this.dropped += batch.length - keep.length;
+        this.buffer.unshift(...keep);
+        if (!this.outage) {
+          this.outage = { since: Date.now(), retryAt: 0, backoffMs: RETRY_MIN_MS, droppedBefore: this.dropped };
+          process.stderr.write(`unified log: database write failed, buffering up to ${MAX_BUFFER} entries and retrying: ${causeLine(err)}\n`);
+        }
+        this.outage.retryAt = Date.now() + this.outage.backoffMs;
+        this.outage.backoffMs = Math.min(this.outage.backoffMs * 2, RETRY_MAX_MS);
       } finally {
         this.flushing = undefined;
       }
@@ -128,6 +155,7 @@ export class UnifiedLogSink extends Writable {
   }
 
   async detach(): Promise<void> {
+    if (this.outage) this.outage.retryAt = 0; // one last attempt
     if (this.timer) clearInterval(this.timer);
     if (this.soon) clearTimeout(this.soon);
     await this.flush().catch(() => {});
@@ -195,4 +223,10 @@ function persistedLog(r: InsertedRow): PersistedLog {
     instanceId: r.instance_id,
     createdAt: r.created_at,
   };
+}
+
+/** Prisma's messages span many lines (the invocation, a code frame): the cause is on the last one. */
+function causeLine(err: unknown): string {
+  const lines = String((err as Error)?.message ?? err).split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines.at(-1) ?? '').slice(0, 300);
 }

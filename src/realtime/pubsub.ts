@@ -66,9 +66,57 @@ export type Topics = {
  * high-volume fan-out (the log stream) listens on it directly instead of through a subscription's
  * queue, which is unbounded.
  */
-export type PubSub = ReturnType<typeof createPubSub<Topics>> & { readonly target: EventTarget };
+export type PubSub = ReturnType<typeof createPubSub<Topics>> & {
+  readonly target: EventTarget;
+  /** Settles once events from other replicas can arrive (at once without Redis). */
+  readonly ready: Promise<void>;
+};
 
 export function createAppPubSub(redis?: { publisher: Redis; subscriber: Redis; prefix: string }): PubSub {
-  const target: EventTarget = redis ? new RedisEventTarget(redis.publisher, redis.subscriber, `${redis.prefix}events:`) : new EventTarget();
-  return Object.assign(createPubSub<Topics>({ eventTarget: target as never }), { target });
+  const target = redis ? new RedisEventTarget(redis.publisher, redis.subscriber, `${redis.prefix}events:`) : new EventTarget();
+  const ready = target instanceof RedisEventTarget ? target.ready : Promise.resolve();
+  return Object.assign(createPubSub<Topics>({ eventTarget: target as never }), { target, ready });
+}
+
+/**
+ * Subscribes to `topic:id` NOW. yoga's pubsub.subscribe() only starts listening when its iterator is
+ * first read, so "subscribe, read the current state, then iterate" would miss whatever is published
+ * while the state is read; with this, nothing published after the call is missed.
+ */
+export function subscribeNow<K extends 'sync.progress'>(pubsub: PubSub, topic: K, id: string): AsyncIterableIterator<Topics[K][1]> {
+  type T = Topics[K][1];
+  const type = `${topic}:${id}`;
+  const queue: T[] = [];
+  let waiter: ((r: IteratorResult<T>) => void) | undefined;
+  let done = false;
+  const listener = (ev: Event) => {
+    const value = (ev as CustomEvent<T>).detail;
+    if (waiter) {
+      const w = waiter;
+      waiter = undefined;
+      w({ value, done: false });
+    } else queue.push(value);
+  };
+  pubsub.target.addEventListener(type, listener);
+  const finish = (): Promise<IteratorResult<T>> => {
+    if (!done) {
+      done = true;
+      pubsub.target.removeEventListener(type, listener);
+      queue.length = 0;
+      waiter?.({ value: undefined, done: true });
+      waiter = undefined;
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  };
+  return {
+    next: () => {
+      if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => (waiter = resolve));
+    },
+    return: finish,
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

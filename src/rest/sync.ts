@@ -24,7 +24,9 @@ function presentStarted(deps: AppDeps) {
     if (req.query.wait === 'true' || req.query.wait === '1') {
       await Promise.race([waitForSession(deps, session.sessionId), new Promise((r) => setTimeout(r, WAIT_LIMIT_MS).unref())]);
       const done = await getSession(deps, session.sessionId);
-      sendSuccess(res, sessionJson(done), done.status === 'completed' ? '账户同步成功' : '账户同步结束');
+      // Still running: the wait limit passed, or this gateway is stopping and other replicas go on.
+      if (done.status === 'running') sendSuccess(res, sessionJson(done), '同步任务仍在进行', 202);
+      else sendSuccess(res, sessionJson(done), done.status === 'completed' ? '账户同步成功' : '账户同步结束');
       return;
     }
     sendSuccess(res, sessionJson(session), '同步任务已开始', 202);

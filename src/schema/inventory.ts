@@ -78,7 +78,7 @@ const ConnectionTestResultRef = builder.objectRef<ConnectionTestResult>('Connect
     success: t.exposeBoolean('success', { description: 'The connection worked; missing collector rights are reported in the fields below' }),
     message: t.exposeString('message'),
     version: t.exposeString('version', { nullable: true }),
-    failureKind: t.exposeString('failureKind', { nullable: true, description: 'refused, timeout, auth_failed, unknown_database, tls_required, tls_unavailable, host_not_found, other' }),
+    failureKind: t.exposeString('failureKind', { nullable: true, description: 'refused, timeout, auth_failed, unknown_database, tls_required, tls_unavailable, host_not_found, connection_lost, other' }),
     rightsOk: t.exposeBoolean('rightsOk', { nullable: true, description: 'false when a required collector right is missing (a sync would be refused); null when not connected' }),
     missingRights: t.exposeStringList('missingRights', { nullable: true, description: 'Required collector rights the account lacks; null when not connected' }),
     missingOptionalRights: t.exposeStringList('missingOptionalRights', { nullable: true, description: 'Optional rights it lacks (a detail stays unknown); null when not connected' }),

@@ -4,7 +4,7 @@ import { connectionType, pagingArgs } from './common.js';
 import { execute } from '../resolvers/operation.js';
 import * as ops from '../resolvers/sync.js';
 import { getSession, progressPercentage, type SessionWithRecords, type SyncRecord } from '../services/sync/sync-service.js';
-import type { SyncProgressEvent } from '../realtime/pubsub.js';
+import { subscribeNow, type SyncProgressEvent } from '../realtime/pubsub.js';
 import { idSchema } from '../lib/schemas.js';
 import { parseInput } from '../lib/validation.js';
 import { z } from 'zod';
@@ -155,7 +155,7 @@ builder.subscriptionFields((t) => ({
     subscribe: (_r, args, ctx) => {
       const { sessionId } = parseInput(progressArgs, { sessionId: String(args.sessionId) });
       // Subscribe before reading the current state, so nothing between the two is missed.
-      const live = ctx.deps.pubsub.subscribe('sync.progress', sessionId);
+      const live = subscribeNow(ctx.deps.pubsub, 'sync.progress', sessionId);
       return (async function* () {
         try {
           const s = await getSession(ctx.deps, sessionId);

@@ -97,3 +97,59 @@ export function collectorScript(engine: 'postgresql' | 'mysql' | 'sqlserver' | '
   if (!text.includes(SCRIPT_ACCOUNT) || !text.includes(SCRIPT_PASSWORD)) throw new Error(`docs/collector/${engine}.sql lost its placeholders`);
   return text.replaceAll(SCRIPT_ACCOUNT, account).replaceAll(SCRIPT_PASSWORD, password);
 }
+
+/**
+ * A managed PostgreSQL to sync: a throwaway database on the shared server with a few uniquely
+ * prefixed roles (one a superuser to log in with). `drop` removes the database and every role.
+ */
+export async function createManagedPostgres(roles = 3): Promise<{ database: string; username: string; password: string; prefix: string; drop: () => Promise<void> }> {
+  const { createScratchDatabase } = await import('../../src/db/scratch-database.js');
+  const p = prefix();
+  const password = `Managed-${randomBytes(6).toString('hex')}`;
+  const db = await createScratchDatabase(PG_ADMIN_URL, 'whalefall_managed');
+  await pgAdmin(async (c) => {
+    await c.query(`CREATE ROLE ${p}collector LOGIN SUPERUSER PASSWORD '${password}'`);
+    for (let i = 0; i < roles; i++) await c.query(`CREATE ROLE ${p}role${i} LOGIN`);
+  });
+  return {
+    database: new URL(db.url).pathname.slice(1),
+    username: `${p}collector`,
+    password,
+    prefix: p,
+    drop: async () => {
+      await db.drop().catch(() => {});
+      await pgAdmin(async (c) => {
+        const { rows } = await c.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [`${p}%`]);
+        for (const r of rows) await c.query(`DROP ROLE IF EXISTS "${r.rolname}"`);
+      }).catch(() => {});
+    },
+  };
+}
+
+/** Registers a credential and an instance through the REST API (works against any gateway process). */
+export async function registerInstanceViaApi(
+  url: string,
+  token: string,
+  opts: { name: string; dbType: string; port: number; database?: string; username: string; password: string; connectTimeoutMs?: number },
+): Promise<number> {
+  const { call } = await import('./http.js');
+  const cred = await call(url, 'POST', '/api/credentials', {
+    token,
+    json: { name: `${opts.name}-cred`, credential_type: 'database', db_type: opts.dbType, username: opts.username, password: opts.password },
+  });
+  if (cred.status !== 201) throw new Error(`credential: ${cred.status} ${JSON.stringify(cred.body)}`);
+  const inst = await call(url, 'POST', '/api/instances', {
+    token,
+    json: {
+      name: opts.name,
+      db_type: opts.dbType,
+      host: '127.0.0.1',
+      port: opts.port,
+      database_name: opts.database ?? null,
+      credential_id: cred.body.data.id,
+      ...(opts.connectTimeoutMs ? { connection_options: { connectTimeoutMs: opts.connectTimeoutMs } } : {}),
+    },
+  });
+  if (inst.status !== 201) throw new Error(`instance: ${inst.status} ${JSON.stringify(inst.body)}`);
+  return inst.body.data.id as number;
+}

@@ -21,13 +21,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** The URL the gateway gets for its database (e.g. through a TCP proxy); `databaseUrl` stays direct. */
+  gatewayDatabaseUrl?: (url: string) => string;
+}
+
+export async function startTestApp(env: Record<string, string | undefined> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await createScratchDatabase(PG_ADMIN_URL, 'whalefall_test');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wf-test-'));
   const redisPrefix = `wftest:${randomBytes(4).toString('hex')}:`;
   const config = loadConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: db.url,
+    DATABASE_URL: opts.gatewayDatabaseUrl ? opts.gatewayDatabaseUrl(db.url) : db.url,
     DATA_DIR: dataDir,
     REDIS_URL,
     REDIS_KEY_PREFIX: redisPrefix,

@@ -506,10 +506,17 @@ const DEFAULTS: DefaultClassification[] = [
 ];
 
 /** Seeds the permission catalogue (kept in step with the code) and, on a new installation, the default classifications. */
+/** pg_advisory_xact_lock key serialising the seeding of default classifications between replicas. */
+const SEED_LOCK_NS = 72_707_011;
+
 export async function seedClassificationDefaults(deps: Pick<AppDeps, 'prisma'>): Promise<void> {
   await deps.prisma.permissionConfig.createMany({ data: permissionConfigRows(), skipDuplicates: true });
   if ((await deps.prisma.accountClassification.count()) > 0) return;
   await deps.prisma.$transaction(async (tx) => {
+    // Replicas starting together on a new database: one seeds, the others wait and then see its rows
+    // (without the lock, the loser's insert hit the unique name and its start-up failed).
+    await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${SEED_LOCK_NS})`;
+    if ((await tx.accountClassification.count()) > 0) return;
     for (const d of DEFAULTS) {
       const c = await tx.accountClassification.create({ data: { name: d.name, riskLevel: d.riskLevel, color: d.color, priority: d.priority, description: d.description, iconName: 'fa-tag', isSystem: true } });
       for (const r of d.rules) {

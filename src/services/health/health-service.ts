@@ -29,6 +29,8 @@ export function checkDatabase(deps: AppDeps): Promise<ComponentHealth> {
 
 export async function checkRedis(deps: AppDeps): Promise<ComponentHealth> {
   if (!deps.redis) return { healthy: true, status: 'not_configured', responseTimeMs: null };
+  // Reconnecting: a PING would only wait in ioredis' offline queue.
+  if (deps.redis.status !== 'ready') return { healthy: false, status: 'disconnected', responseTimeMs: null, error: `redis ${deps.redis.status}` };
   return timed(() => deps.redis!.ping());
 }
 

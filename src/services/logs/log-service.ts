@@ -275,7 +275,9 @@ export async function exportLogsCsv(deps: AppDeps, filter: LogFilter, limit: num
   const literal = (v: string | number | Date) => (typeof v === 'number' ? String(v) : client.escapeLiteral(v instanceof Date ? v.toISOString() : v));
   const sql = `COPY (SELECT ${CSV_COLUMNS} FROM unified_logs WHERE ${logFilterSql(filter, literal)} ORDER BY id DESC LIMIT ${Number(limit)})
     TO STDOUT WITH (FORMAT csv, HEADER)`;
-  const stream = client.query(copyTo(sql));
+  // Exempt from DATABASE_QUERY_TIMEOUT_MS: COPY runs as long as the client takes to read (backpressure).
+  // pg reads the deadline from the query object; this is the longest timer Node accepts.
+  const stream = client.query(Object.assign(copyTo(sql), { query_timeout: 2_147_483_647 }));
   let released = false;
   const release = (err?: Error) => {
     if (released) return;

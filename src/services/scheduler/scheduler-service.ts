@@ -36,6 +36,7 @@ import {
   type Schedule,
 } from './schedule.js';
 import { likeLiteral } from '../../lib/like.js';
+import { platformPoolConfig } from '../../db/database.js';
 
 /** Scheduler not (yet / any more) able to take the request. */
 export class SchedulerUnavailableError extends AppError {
@@ -329,12 +330,14 @@ export class Scheduler {
     if (this.state !== 'idle') return;
     this.state = 'starting';
     try {
-      const pool = new pg.Pool({
-        connectionString: this.opts.databaseUrl,
-        // PGlite serves a fixed number of connections for the whole process; stay well inside them.
-        max: this.opts.embedded ? Math.min(this.cfg.concurrency + 4, 16) : this.cfg.concurrency + 4,
-        connectionTimeoutMillis: 10_000,
-      });
+      const pool = new pg.Pool(
+        platformPoolConfig(
+          this.deps.config,
+          this.opts.databaseUrl,
+          // PGlite serves a fixed number of connections for the whole process; stay well inside them.
+          this.opts.embedded ? Math.min(this.cfg.concurrency + 4, 16) : this.cfg.concurrency + 4,
+        ),
+      );
       pool.on('error', () => {}); // a dropped idle connection must not crash the process
       this.pool = pool;
       // One replica at a time: Agenda creates its table, indexes and trigger on connect, and two
@@ -361,7 +364,11 @@ export class Scheduler {
         await this.reconcile();
         return created;
       });
-      if (this.cfg.enabled) await store.agenda.start();
+      if (this.cfg.enabled) {
+        await store.agenda.start();
+        this.lockSweep = setInterval(() => void this.releaseLostLocks(), Math.max(5000, 5 * this.cfg.processEveryMs));
+        this.lockSweep.unref();
+      }
       this.state = 'running';
       this.log.info(
         { node: this.node, backend: store.kind, store: store.description, processing: this.cfg.enabled, process_every_ms: this.cfg.processEveryMs },
@@ -376,6 +383,22 @@ export class Scheduler {
   }
 
   private lastStoreError = 0;
+  private lockSweep?: NodeJS.Timeout;
+
+  /**
+   * After the job store was unreachable, a job this process had locked may stay locked with nobody
+   * running it (lock answer lost, final save failed): released here instead of after the lock lifetime.
+   */
+  private async releaseLostLocks(): Promise<void> {
+    if (this.state !== 'running' || !this.store) return;
+    try {
+      const lost = await this.store.releaseLostLocks(2 * this.cfg.processEveryMs + 2000);
+      for (const id of lost) this.firing.delete(id);
+      if (lost.length) this.log.warn({ node: this.node, agenda_job_ids: lost }, `已释放 ${lost.length} 个失效的任务锁 (数据库曾不可用)`);
+    } catch {
+      // The store is still away: the next sweep tries again.
+    }
+  }
 
   /** Agenda reports transient store errors on every poll; one line per 10 s is enough. */
   private storeError(err: Error): void {
@@ -395,10 +418,14 @@ export class Scheduler {
     this.state = 'stopping';
     this.stopping = (async () => {
       const log = this.log;
+      clearInterval(this.lockSweep);
       if (wasStarted && this.store) {
         log.info({ node: this.node, running: this.active.size }, '调度器停止中：不再接收新任务');
-        // Stops polling and unlocks the jobs this process locked but has not started.
+        // Stops polling and unlocks the jobs this process locked but has not started, including one
+        // whose lock query was in flight (it would otherwise stay locked for the lock lifetime).
+        const lockingStopped = this.store.stopLocking();
         await this.store.agenda.stop(false).catch((err: Error) => log.warn({ error: err.message }, `停止 Agenda 失败: ${err.message}`));
+        await lockingStopped;
       }
       const deadline = Date.now() + timeoutMs;
       while (this.active.size && Date.now() < deadline) {
@@ -443,6 +470,7 @@ export class Scheduler {
    */
   async abandon(): Promise<void> {
     this.state = 'abandoned';
+    clearInterval(this.lockSweep);
     const processor = (this.store?.agenda as unknown as { jobProcessor?: { stop(): unknown } } | undefined)?.jobProcessor;
     processor?.stop();
     for (const a of this.active.values()) clearInterval(a.heartbeat);
@@ -1077,13 +1105,19 @@ export class Scheduler {
     await entry.renewing; // the lease renewal must not outlive the release below
     const status = error !== undefined || outcome?.failed ? 'failed' : 'success';
     const durationMs = Date.now() - started;
-    await this.finishRun(runId, jobId, {
-      status,
-      message: outcome?.message ?? null,
-      error: error ?? (outcome?.failed ? outcome.message : null),
-      result: outcome?.details,
-      durationMs,
-    }).catch((err: Error) => log.error({ ...ids, err }, `记录任务运行结果失败: ${err.message}`));
+    const result = { status, message: outcome?.message ?? null, error: error ?? (outcome?.failed ? outcome.message : null), result: outcome?.details, durationMs } as const;
+    // The run holds the job's lease until this is written: retried while the database is away, or
+    // every later fire would be skipped as "still running" until the lease expired.
+    for (let attempt = 0, until = Date.now() + this.cfg.lockLifetimeMs; ; attempt++) {
+      try {
+        await this.finishRun(runId, jobId, result);
+        break;
+      } catch (err) {
+        if (attempt === 0) log.error({ ...ids, err }, `记录任务运行结果失败: ${(err as Error).message}`);
+        if (this.state !== 'running' || Date.now() > until) break;
+        await sleep(Math.min(500 * 2 ** attempt, 5000));
+      }
+    }
     this.deps.metrics.jobDuration.observe({ task_type: task.name, outcome: status }, durationMs / 1000);
     const fields = { ...ids, duration_ms: durationMs, scheduled_for: s.scheduledFor, actor_id: s.actor?.id ?? null, result: outcome?.details };
     if (status === 'success') log.info(fields, `任务执行成功: ${jobId} - ${outcome?.message ?? ''}`);
