@@ -221,7 +221,7 @@ describe('two gateway processes on one database and Redis', () => {
   });
 
   // Last: replica B dies here.
-  it('finish a session whose replica died mid-record: the survivor's reaper fails the stale record', { timeout: 90_000 }, async () => {
+  it('finish a session whose replica died mid-record: the reaper of the survivor fails the stale record', { timeout: 90_000 }, async () => {
     // An instance that answers nothing: B's sync of it hangs in the connect (up to 60 s) when B dies.
     const hung = await startTcpProxy({ targetPort: Number(new URL(PG_ADMIN_URL).port || 5432) });
     proxies.push(hung);
