@@ -140,12 +140,18 @@ export class SyncWorker {
     ]);
   }
 
+  private lastClaimError = 0;
+
   private async claim(): Promise<Claimed | undefined> {
     try {
       const { rows } = await this.deps.pool.query<Claimed>(CLAIM_SQL);
       return rows[0];
     } catch (err) {
-      this.deps.logger.warn({ module: 'account_sync', error: (err as Error).message }, `领取同步任务失败: ${(err as Error).message}`);
+      // The database is away: the poll retries; one line a minute is enough.
+      if (Date.now() - this.lastClaimError > 60_000) {
+        this.lastClaimError = Date.now();
+        this.deps.logger.warn({ module: 'account_sync', error: (err as Error).message }, `领取同步任务失败: ${(err as Error).message}`);
+      }
       return undefined;
     }
   }
