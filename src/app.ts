@@ -33,6 +33,8 @@ import { requestScopeMiddleware, runRequestInScope } from './logging/request-con
 export interface App {
   deps: AppDeps;
   server: http.Server;
+  /** The Express application behind every non-GraphQL request (its router stack lists the REST routes). */
+  express: express.Express;
   /** Listens on `port` (default config.port; 0 = random); resolves with the base URL. */
   start(port?: number): Promise<string>;
   stop(): Promise<void>;
@@ -171,6 +173,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   return {
     deps,
     server,
+    express: app,
     start: (port = config.port) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

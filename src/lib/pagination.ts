@@ -86,7 +86,8 @@ export function listQuerySchema<S extends string, F extends string>(opts: ListQu
           return z.NEVER;
         }
         return field;
-      }),
+      })
+      .describe(`排序字段: ${sortNames.join(', ')}`),
     order: z
       .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['asc', 'desc'], { message: 'order 只能是 asc 或 desc' }))
       .optional()
@@ -112,9 +113,10 @@ export function listQuerySchema<S extends string, F extends string>(opts: ListQu
           out[key] = part.slice(idx + 1).trim();
         }
         return out;
-      }),
-    startDate: isoInstant('start').optional(),
-    endDate: isoInstant('end').optional(),
+      })
+      .describe(filterKeys.length ? `key:value,key2:value2 (可用: ${filterKeys.join(', ')})` : '不支持过滤条件'),
+    startDate: isoInstant('start').optional().describe('ISO-8601 日期或时间 (UTC)；仅日期时从当天 00:00 开始'),
+    endDate: isoInstant('end').optional().describe('ISO-8601 日期或时间 (UTC)；仅日期时到当天结束'),
   });
 }
 

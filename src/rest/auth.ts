@@ -1,16 +1,17 @@
 /** POST /auth/login, POST /api/refresh, GET /api/me (+ upstream /auth/api/... paths). */
-import { Router } from 'express';
-import type { AppDeps } from '../deps.js';
 import { loginOp, meOp, refreshOp } from '../resolvers/auth.js';
 import { sendSuccess } from './envelope.js';
-import { bodyInput, rest } from './handler.js';
+import type { RouteModule } from './route-table.js';
 import { userJson } from './serializers.js';
 
-export function authRoutes(deps: AppDeps): Router {
-  const r = Router();
-  r.post(
-    '/auth/login',
-    rest(deps, loginOp, bodyInput, (res, out) =>
+export function authRoutes(api: RouteModule): void {
+  api.post('/auth/login', {
+    summary: '登录 (JSON 或表单)，返回访问令牌与刷新令牌',
+    op: loginOp,
+    from: 'body',
+    formBody: true,
+    errors: [429],
+    present: (res, out) =>
       sendSuccess(
         res,
         {
@@ -22,17 +23,19 @@ export function authRoutes(deps: AppDeps): Router {
         },
         '登录成功',
       ),
-    ),
-  );
-  r.post(
-    ['/api/refresh', '/auth/api/refresh'],
-    rest(deps, refreshOp, (req) => ({ refreshToken: typeof req.body?.refresh_token === 'string' ? req.body.refresh_token : undefined }), (res, out) =>
-      sendSuccess(res, { access_token: out.accessToken, token_type: out.tokenType, expires_in: out.expiresIn }, '令牌刷新成功'),
-    ),
-  );
-  r.get(
-    ['/api/me', '/auth/api/me'],
-    rest(deps, meOp, () => ({}), (res, out) => sendSuccess(res, { ...userJson(out), permissions: out.permissions })),
-  );
-  return r;
+  });
+  api.post(['/api/refresh', '/auth/api/refresh'], {
+    summary: '用刷新令牌换取新的访问令牌 (Authorization: Bearer <refresh_token>，或请求体 refresh_token)',
+    op: refreshOp,
+    from: 'body',
+    // Only a string refresh_token in the body counts; otherwise the bearer header is the refresh token.
+    toInput: (req) => ({ refreshToken: typeof req.body?.refresh_token === 'string' ? req.body.refresh_token : undefined }),
+    errors: [401],
+    present: (res, out) => sendSuccess(res, { access_token: out.accessToken, token_type: out.tokenType, expires_in: out.expiresIn }, '令牌刷新成功'),
+  });
+  api.get(['/api/me', '/auth/api/me'], {
+    summary: '当前用户及其权限',
+    op: meOp,
+    present: (res, out) => sendSuccess(res, { ...userJson(out), permissions: out.permissions }),
+  });
 }

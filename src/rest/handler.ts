@@ -1,14 +1,11 @@
 /**
- * rest(): turns an Operation into an Express handler. The handler only translates HTTP to the
- * operation's input and the result back to the documented envelope; authorization, validation and
- * the work itself happen in execute(), exactly as for the GraphQL field.
+ * HTTP ⇄ operation input helpers shared by the route table (route-table.ts), and the last-resort
+ * error handlers that turn every failure into the documented error envelope.
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { ZodTypeAny, output } from 'zod';
+import type { NextFunction, Request, Response } from 'express';
 import type { AppDeps } from '../deps.js';
 import { createContext, type Ctx } from '../context.js';
 import { AppError, DatabaseError, ResourceNotFoundError, ValidationError, PayloadTooLargeError, toAppError } from '../lib/errors.js';
-import { execute, type Operation } from '../resolvers/operation.js';
 import { sendError } from './envelope.js';
 
 const snakeToCamel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -44,21 +41,6 @@ export function restContext(deps: AppDeps, req: Request): Promise<Ctx> {
     path: req.originalUrl.split('?')[0],
     requestId: req.get('x-request-id'),
   });
-}
-
-export type Presenter<O> = (res: Response, result: O, ctx: Ctx, req: Request) => void | Promise<void>;
-
-export function rest<S extends ZodTypeAny, O>(
-  deps: AppDeps,
-  op: Operation<S, O>,
-  toInput: (req: Request) => unknown,
-  present: Presenter<O>,
-): RequestHandler {
-  return async (req, res) => {
-    const ctx = await restContext(deps, req);
-    const result = await execute(op, ctx, toInput(req) as output<S>);
-    await present(res, result, ctx, req);
-  };
 }
 
 /** Last Express middleware: every failure becomes the documented error envelope, never a stack trace. */

@@ -1,10 +1,12 @@
 /**
  * Every documented REST endpoint, at its flat path from the API document and at its upstream
  * prefixed path (SPEC §4). Where flat paths collide, /api/health is system health and /api/statistics
- * is log statistics; the other meanings live under their prefixes.
+ * is log statistics; the other meanings live under their prefixes. Each module declares its routes
+ * in one route table, which also yields the OpenAPI document (/api/openapi.json, docs at /api/docs).
  */
-import express, { Router } from 'express';
+import express, { type Router } from 'express';
 import type { AppDeps } from '../deps.js';
+import { RouteTable } from './route-table.js';
 import { authRoutes } from './auth.js';
 import { healthRoutes } from './health.js';
 import { userRoutes } from './users.js';
@@ -15,22 +17,29 @@ import { dashboardRoutes } from './dashboard.js';
 import { schedulerRoutes } from './scheduler.js';
 import { classificationRoutes } from './classification.js';
 import { metricsRoutes } from './metrics.js';
+import { docsRoutes } from './docs.js';
 
 export const JSON_BODY_LIMIT = '1mb';
 
+/** The route table with every module registered, in matching order. */
+export function restRoutes(deps: AppDeps): RouteTable {
+  const table = new RouteTable(deps);
+  table.router.use(express.json({ limit: JSON_BODY_LIMIT, strict: true }));
+  table.router.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
+  healthRoutes(table.module('health', '健康检查 (公开)'));
+  authRoutes(table.module('auth', '登录与令牌'));
+  userRoutes(table.module('users', '用户管理'));
+  inventoryRoutes(table.module('inventory', '凭据、实例、连接测试、数据库类型'));
+  logRoutes(table.module('logs', '统一日志'));
+  dashboardRoutes(table.module('dashboard', '仪表板'));
+  syncRoutes(table.module('sync', '账户同步、同步会话、账户'));
+  schedulerRoutes(table.module('scheduler', '定时任务'));
+  classificationRoutes(table.module('classification', '账户分类'));
+  metricsRoutes(table.module('metrics', 'Prometheus 指标'));
+  docsRoutes(table.module('docs', 'OpenAPI 文档与文档页面'), table);
+  return table;
+}
+
 export function restRouter(deps: AppDeps): Router {
-  const r = Router();
-  r.use(express.json({ limit: JSON_BODY_LIMIT, strict: true }));
-  r.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
-  r.use(healthRoutes(deps));
-  r.use(authRoutes(deps));
-  r.use(userRoutes(deps));
-  r.use(inventoryRoutes(deps));
-  r.use(logRoutes(deps));
-  r.use(dashboardRoutes(deps));
-  r.use(syncRoutes(deps));
-  r.use(schedulerRoutes(deps));
-  r.use(classificationRoutes(deps));
-  r.use(metricsRoutes(deps));
-  return r;
+  return restRoutes(deps).router;
 }
