@@ -26,7 +26,7 @@ import { buildYoga, GRAPHIQL_ASSETS_PATH, graphiqlAssetsDir } from './graphql/yo
 import { attachGraphqlWs } from './graphql/ws.js';
 import { fastPathApplies, serveFast } from './graphql/fast-path.js';
 import { restRouter } from './rest/router.js';
-import { errorHandler, notFoundHandler } from './rest/handler.js';
+import { answerClientError, errorHandler, notFoundHandler } from './rest/handler.js';
 import { Scheduler } from './services/scheduler/scheduler-service.js';
 import { requestScopeMiddleware, runRequestInScope } from './logging/request-context.js';
 
@@ -150,6 +150,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
+  server.on('clientError', answerClientError);
   const ws = attachGraphqlWs(server, yoga as never, deps);
   wsConnections = ws.connections;
 

@@ -61,12 +61,17 @@ export function sendError(res: Response, err: AppError): void {
     res.setHeader('X-RateLimit-Reset', String(Math.ceil(Date.now() / 1000) + err.retryAfterSeconds));
   }
   if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
-  res.status(err.status).json({
-    status: 'error',
-    success: false,
+  res.status(err.status).json(errorBody(err));
+}
+
+/** The error envelope of `err` (sendError, and answers written before Express sees the request). */
+export function errorBody(err: AppError) {
+  return {
+    status: 'error' as const,
+    success: false as const,
     error: err.type,
     message: err.message,
     code: err.status,
     details: restDetails(err.details),
-  });
+  };
 }
