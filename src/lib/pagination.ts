@@ -80,7 +80,8 @@ export function listQuerySchema<S extends string, F extends string>(opts: ListQu
       .optional()
       .transform((v, ctx) => {
         if (v === undefined || v === '') return opts.defaultSort;
-        const field = (opts.sortFields as Record<string, string>)[v];
+        // Own keys only: `?sort=constructor` must not find Object.prototype.constructor.
+        const field = Object.hasOwn(opts.sortFields, v) ? (opts.sortFields as Record<string, string>)[v] : undefined;
         if (!field) {
           ctx.addIssue({ code: z.ZodIssueCode.custom, message: `不支持的排序字段: ${v} (可用: ${sortNames.join(', ')})` });
           return z.NEVER;
