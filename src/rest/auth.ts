@@ -10,7 +10,8 @@ export function authRoutes(api: RouteModule): void {
     op: loginOp,
     from: 'body',
     formBody: true,
-    errors: [429],
+    errors: [401, 403, 429],
+    example: { username: 'admin', password: 'your-password' },
     present: (res, out) =>
       sendSuccess(
         res,

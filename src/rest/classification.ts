@@ -134,6 +134,7 @@ export function classificationRoutes(api: RouteModule): void {
     from: 'body',
     status: 201,
     errors: [409],
+    example: { name: '高危账户', description: '拥有超级权限的账户', risk_level: 'high', color: '#dc3545', icon_name: 'fa-exclamation', priority: 10 },
     present: (res, c) => sendSuccess(res, { classification: classificationJson(c) }, '分类创建成功', 201),
   });
   api.get(`${AC}/classifications/:id`, { summary: '分类详情', op: ops.classificationOp, present: (res, c) => sendSuccess(res, { classification: classificationJson(c) }) });
@@ -157,8 +158,23 @@ export function classificationRoutes(api: RouteModule): void {
     },
   });
   api.get(`${AC}/rules/filter`, { summary: '规则列表', id: 'classificationRulesFlat', op: ops.rulesOp, from: 'query', present: (res, rules) => sendSuccess(res, { rules: rules.map(ruleJson) }) });
-  api.post(`${AC}/rules`, { summary: '创建规则 (表达式按权限目录校验)', op: ops.createRuleOp, from: 'body', status: 201, errors: [409], present: (res, rule) => sendSuccess(res, { rule: ruleJson(rule) }, '规则创建成功', 201) });
-  api.post(`${AC}/rules/preview`, { summary: '预览规则匹配的账户 (不写入)', op: ops.previewRuleOp, from: 'body', response: 'page', present: (res, page) => sendPage(res, page, matchedAccountJson) });
+  api.post(`${AC}/rules`, {
+    summary: '创建规则 (表达式按权限目录校验)',
+    op: ops.createRuleOp,
+    from: 'body',
+    status: 201,
+    errors: [409],
+    example: { classification_id: 1, db_type: 'mysql', rule_name: 'MySQL 超级权限', rule_expression: { type: 'mysql_permissions', global_privileges: ['SUPER', 'GRANT OPTION'], operator: 'OR' } },
+    present: (res, rule) => sendSuccess(res, { rule: ruleJson(rule) }, '规则创建成功', 201),
+  });
+  api.post(`${AC}/rules/preview`, {
+    summary: '预览规则匹配的账户 (不写入)',
+    op: ops.previewRuleOp,
+    from: 'body',
+    response: 'page',
+    example: { db_type: 'postgresql', rule_expression: { operator: 'AND', conditions: [{ field: 'role_attributes', op: 'has', value: 'rolsuper' }] } },
+    present: (res, page) => sendPage(res, page, matchedAccountJson),
+  });
   api.get(`${AC}/rules/:id`, { summary: '规则详情', op: ops.ruleOp, present: (res, rule) => sendSuccess(res, { rule: ruleJson(rule) }) });
   api.put(`${AC}/rules/:id`, { summary: '更新规则', op: ops.updateRuleOp, from: 'body', errors: [409], present: (res, rule) => sendSuccess(res, { rule: ruleJson(rule) }, '规则更新成功') });
   api.delete(`${AC}/rules/:id`, { summary: '删除规则', op: ops.deleteRuleOp, present: (res) => sendSuccess(res, null, '规则删除成功') });
@@ -168,6 +184,8 @@ export function classificationRoutes(api: RouteModule): void {
     summary: '手动分配分类 (201；重新激活已有分配时 200)',
     op: ops.assignOp,
     from: 'body',
+    errors: [409],
+    example: { account_id: 1, classification_id: 1, notes: '人工确认' },
     status: 201,
     present: (res, out) => sendSuccess(res, { assignment_id: out.assignment.id }, out.reactivated ? '账户分类分配已重新激活' : '账户分类分配成功', out.reactivated ? 200 : 201),
   });
@@ -178,6 +196,7 @@ export function classificationRoutes(api: RouteModule): void {
     summary: '自动分类 (全部，或按实例/类型)',
     op: ops.autoClassifyOp,
     from: 'body',
+    example: { db_type: 'postgresql' },
     errors: [409],
     present: (res, b) => sendSuccess(res, { batch_id: b.batchId, batch: batchJson(b), ...(b.batchDetails as object) }, '自动分类完成'),
   });

@@ -146,7 +146,7 @@ export const DOCS_JS = `'use strict';
     var body = null;
     if (json) {
       body = el('textarea', { spellcheck: 'false' });
-      body.value = JSON.stringify(sample(json.schema, 0), null, 2);
+      body.value = JSON.stringify(json.example !== undefined ? json.example : sample(json.schema, 0), null, 2);
       box.appendChild(body);
     }
     var out = el('pre', { className: 'hidden' });

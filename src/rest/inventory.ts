@@ -92,6 +92,7 @@ export function inventoryRoutes(api: RouteModule): void {
     from: 'body',
     status: 201,
     errors: [409],
+    example: { name: 'pg-monitor', credential_type: 'database', db_type: 'postgresql', username: 'monitor', password: 'monitor-password', description: '只读监控账号' },
     present: (res, c) => sendSuccess(res, credentialJson(c), '凭据创建成功', 201),
   });
   api.get(cred('/:id'), { summary: '凭据详情', op: ops.getCredentialOp, present: (res, c) => sendSuccess(res, credentialJson(c)) });
@@ -129,6 +130,7 @@ export function inventoryRoutes(api: RouteModule): void {
     summary: '用给定参数测试连接 (不保存)',
     op: ops.testConnectionOp,
     from: 'body',
+    example: { db_type: 'postgresql', host: '127.0.0.1', port: 5432, database_name: 'postgres', username: 'monitor', password: 'monitor-password' },
     present: (res, t) => sendSuccess(res, testResultJson(t), t.success ? '连接成功' : '连接失败'),
   });
   api.get([...inst('/export'), '/instances/export'], {
@@ -148,6 +150,7 @@ export function inventoryRoutes(api: RouteModule): void {
     op: ops.batchCreateInstancesOp,
     from: 'body',
     csvBody: true,
+    example: { instances: [{ name: 'mysql-01', db_type: 'mysql', host: '127.0.0.1', port: 3306, environment: 'testing' }] },
     before: [express.text({ type: ['text/csv', 'text/plain'], limit: '2mb' })],
     toInput: (req) => (typeof req.body === 'string' ? { csv: req.body } : bodyInput(req)),
     status: 201,
@@ -157,6 +160,7 @@ export function inventoryRoutes(api: RouteModule): void {
     summary: '批量删除实例',
     op: ops.batchDeleteInstancesOp,
     from: 'body',
+    example: { instance_ids: [3, 4] },
     present: (res, out) => sendSuccess(res, { deleted: out.deleted, not_found: out.notFound }, `已删除 ${out.deleted.length} 个实例`),
   });
   api.get(inst(), { summary: '实例列表', op: ops.listInstancesOp, from: 'query', response: 'page', present: (res, page) => sendPage(res, page, instanceJson) });
@@ -166,16 +170,17 @@ export function inventoryRoutes(api: RouteModule): void {
     from: 'body',
     status: 201,
     errors: [409],
+    example: { name: 'pg-prod-01', db_type: 'postgresql', host: '127.0.0.1', port: 5432, database_name: 'postgres', credential_id: 1, environment: 'production', tags: ['core'], description: '核心库' },
     present: (res, i) => sendSuccess(res, instanceJson(i), '实例创建成功', 201),
   });
   api.get(inst('/:id'), { summary: '实例详情', op: ops.getInstanceOp, present: (res, i) => sendSuccess(res, instanceJson(i)) });
-  const updateInstance = { summary: '更新实例', op: ops.updateInstanceOp, from: 'body', errors: [409], present: (res: Response, i: InstanceRow) => sendSuccess(res, instanceJson(i), '实例更新成功') } as const;
+  const updateInstance = { summary: '更新实例', op: ops.updateInstanceOp, from: 'body', errors: [409], example: { description: '核心库 (主)', environment: 'production', connection_options: { connectTimeoutMs: 3000 } }, present: (res: Response, i: InstanceRow) => sendSuccess(res, instanceJson(i), '实例更新成功') } as const;
   api.put(inst('/:id'), updateInstance);
   api.post('/instances/:id/edit', { ...updateInstance, id: 'updateInstanceForm' });
   const deleteInstance = { summary: '删除实例', op: ops.deleteInstanceOp, present: (res: Response, d: { id: number }) => sendSuccess(res, d, '实例删除成功') } as const;
   api.delete(inst('/:id'), deleteInstance);
   api.post('/instances/:id/delete', { ...deleteInstance, id: 'deleteInstanceForm' });
-  const test = { summary: '测试实例连接', op: ops.testInstanceConnectionOp, present: (res: Response, t: ConnectionTestResult) => sendSuccess(res, testResultJson(t), t.success ? '连接测试成功' : '连接测试失败') } as const;
+  const test = { summary: '测试实例连接 (凭据缺失或已停用时 422)', op: ops.testInstanceConnectionOp, errors: [422], present: (res: Response, t: ConnectionTestResult) => sendSuccess(res, testResultJson(t), t.success ? '连接测试成功' : '连接测试失败') } as const;
   api.post([...inst('/:id/test'), '/instances/:id/test'], test);
   api.get('/instances/api/instances/:id/test', { ...test, id: 'testInstanceConnectionGet' });
 

@@ -133,6 +133,7 @@ export function logRoutes(api: RouteModule): void {
     summary: '删除早于 days 天的日志',
     op: ops.cleanupLogsOp,
     from: 'body',
+    example: { days: 30 },
     present: (res, out) => sendSuccess(res, { deleted_count: out.deletedCount, cutoff: out.cutoff.toISOString() }, `Successfully deleted ${out.deletedCount} log entries`),
   });
 }

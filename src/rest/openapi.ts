@@ -8,6 +8,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi, type RouteC
 import { z, type AnyZodObject, type ZodTypeAny } from 'zod';
 import type { RegisteredRoute, ResponseKind, TagInfo } from './route-table.js';
 import { errorEnvelopeSchema, pageEnvelopeSchema, successEnvelopeSchema } from './envelope.js';
+import { camelizeKeys } from './handler.js';
 
 // Adds .openapi() to zod (needed to register named component schemas); idempotent.
 extendZodWithOpenApi(z);
@@ -55,6 +56,13 @@ function pathField(field: ZodTypeAny): ZodTypeAny {
   return s;
 }
 
+/** A documented example must be valid input: parsed like a request (path parameters as 1, which an id accepts). */
+function checkExample(route: RegisteredRoute, input: AnyZodObject, id: string): void {
+  const params = Object.fromEntries(pathParamNames(route.paths[0]!).map((n) => [route.params?.[n] ?? n, '1']));
+  const res = input.safeParse({ ...camelizeKeys(route.example), ...params, ...route.fixed });
+  if (!res.success) throw new Error(`${id}: the documented example is not valid input: ${res.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+}
+
 const isEmpty = (o: AnyZodObject | undefined) => !o || Object.keys(o.shape).length === 0;
 
 /** Error responses shared by all operations (components.responses), by status. */
@@ -100,6 +108,7 @@ function routeConfigs(route: RegisteredRoute): RouteConfig[] {
   const input = route.op ? objectOf(route.op.input, id) : undefined;
   const fixed = new Set(Object.keys(route.fixed ?? {}));
   const primary = `${route.method.toUpperCase()} ${openApiPath(route.paths[0]!)}`;
+  if (route.example && input) checkExample(route, input, id);
 
   return route.paths.map((path, i) => {
     const names = pathParamNames(path);
@@ -124,15 +133,16 @@ function routeConfigs(route: RegisteredRoute): RouteConfig[] {
     const body = route.from === 'body' ? fromClient : undefined;
 
     const errors = new Set<string>(['default', ...(route.errors ?? []).map(String)]);
-    if (!isEmpty(params) || !isEmpty(query) || body) errors.add('400');
-    if (body) errors.add('413');
+    // Every route parses a JSON body when one is sent (router-level parser): malformed → 400, too big → 413.
+    errors.add('400');
+    if (route.method !== 'get') errors.add('413');
     if (!isEmpty(params)) errors.add('404');
     if (route.requires !== 'public') errors.add('401');
     if (route.requires !== 'public' && route.requires !== 'authenticated') errors.add('403');
 
-    const bodyContent: Record<string, { schema: ZodTypeAny }> = {};
+    const bodyContent: Record<string, { schema: ZodTypeAny; example?: unknown }> = {};
     if (body) {
-      bodyContent['application/json'] = { schema: body };
+      bodyContent['application/json'] = route.example ? { schema: body, example: route.example } : { schema: body };
       if (route.formBody) bodyContent['application/x-www-form-urlencoded'] = { schema: body };
       if (route.csvBody) bodyContent['text/csv'] = { schema: z.string().describe('CSV: 首行为列名') };
     }
@@ -201,7 +211,7 @@ export function buildOpenApiDocument(routes: readonly RegisteredRoute[], tags: r
       description:
         '数据库实例、账户同步、分类、任务调度与统一日志的 REST 接口。成功: `{status, success, data, message}`；' +
         '分页: 另有 `pagination`；错误: `{status: "error", success: false, error, message, code, details}`。' +
-        '字段名为 snake_case；同一操作也以 GraphQL 提供 (/graphql)。',
+        '字段名为 snake_case；同一操作也以 GraphQL 提供 (/graphql)。请求头或 URL 过长时任何路径都返回 431 (错误信封)。',
     },
     servers: [{ url: '/' }],
     tags: tags.map((t) => ({ name: t.name, description: t.description })),

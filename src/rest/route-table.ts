@@ -37,6 +37,8 @@ interface RouteDoc {
   response?: ResponseKind;
   /** Error statuses this route answers besides the ones its input and permission imply (409, 422, 429…). */
   errors?: readonly number[];
+  /** A request body example in REST spelling; must satisfy the operation's schema (checked when the document is built). */
+  example?: Record<string, unknown>;
 }
 
 export type Presenter<O, Q = undefined> = (res: Response, result: O, ctx: Ctx, req: Request, query: Q) => void | Promise<void>;

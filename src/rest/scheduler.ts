@@ -82,10 +82,11 @@ export function schedulerRoutes(api: RouteModule): void {
     from: 'body',
     status: 201,
     errors: [409],
+    example: { name: '每日清理日志', task_type: 'cleanup_logs', schedule: '0 0 2 * * *', params: { days: 30 }, description: '每天 02:00 UTC 删除 30 天前的日志' },
     present: (res, j) => sendSuccess(res, job(j), '任务创建成功', 201),
   });
   api.get(both('/jobs/:id'), { summary: '任务详情', op: ops.getJobOp, present: (res, j) => sendSuccess(res, job(j)) });
-  api.put(both('/jobs/:id'), { summary: '更新任务', op: ops.updateJobOp, from: 'body', errors: [409], present: (res, j) => sendSuccess(res, job(j), '任务更新成功') });
+  api.put(both('/jobs/:id'), { summary: '更新任务', op: ops.updateJobOp, from: 'body', errors: [409], example: { schedule: '0 */10 * * * *', description: '每 10 分钟' }, present: (res, j) => sendSuccess(res, job(j), '任务更新成功') });
   api.delete(both('/jobs/:id'), { summary: '删除任务', op: ops.deleteJobOp, present: (res, d) => sendSuccess(res, { id: d.id, job_id: d.id }, '任务删除成功') });
   api.post(both('/jobs/:id/enable'), { summary: '启用任务', op: ops.enableJobOp, present: (res, j) => sendSuccess(res, job(j), '任务已启用') });
   api.post(both('/jobs/:id/disable'), { summary: '禁用任务', op: ops.disableJobOp, present: (res, j) => sendSuccess(res, job(j), '任务已禁用') });

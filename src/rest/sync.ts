@@ -68,16 +68,17 @@ export function syncRoutes(api: RouteModule): void {
     params: { id: 'instanceId' },
     restQuery: startQuery,
     status: 202,
-    errors: [409],
+    errors: [409, 422],
     present: presentStarted(deps),
   });
   api.post(['/api/sync-all', '/account-sync/sync-all'], {
     summary: '同步全部 (或按类型/实例) 实例的账户',
     op: syncOps.syncAllAccountsOp,
     from: 'body',
+    example: { db_type: 'postgresql' },
     restQuery: startQuery,
     status: 202,
-    errors: [409],
+    errors: [409, 422],
     present: presentStarted(deps),
   });
 

@@ -17,6 +17,7 @@ export function userRoutes(api: RouteModule): void {
     from: 'body',
     status: 201,
     errors: [409],
+    example: { username: 'dba_zhang', password: 'Str0ngPassw0rd', role: 'user', email: 'zhang@example.com' },
     present: (res, u) => sendSuccess(res, userJson(u), '用户创建成功', 201),
   });
   api.put(both('/users/:id'), {
@@ -24,6 +25,7 @@ export function userRoutes(api: RouteModule): void {
     op: ops.updateUserOp,
     from: 'body',
     errors: [409, 422],
+    example: { email: 'zhang@example.com', role: 'viewer' },
     present: (res, u) => sendSuccess(res, userJson(u), '用户更新成功'),
   });
   api.delete(both('/users/:id'), {
