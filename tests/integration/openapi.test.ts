@@ -76,7 +76,7 @@ describe('/api/openapi.json', () => {
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['SuccessEnvelope', 'PageEnvelope', 'ErrorEnvelope']));
     expect(doc.components.schemas.ErrorEnvelope.required).toEqual(['status', 'success', 'error', 'message', 'code', 'details']);
     const tags = new Set(doc.tags.map((x: { name: string }) => x.name));
-    expect(tags).toEqual(new Set(['health', 'auth', 'users', 'inventory', 'logs', 'dashboard', 'sync', 'scheduler', 'classification', 'metrics', 'docs']));
+    expect(tags).toEqual(new Set(['health', 'auth', 'users', 'inventory', 'logs', 'dashboard', 'sync', 'scheduler', 'classification', 'alerts', 'drift', 'metrics', 'docs']));
     const ids = new Set<string>();
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       for (const m of METHODS) {
