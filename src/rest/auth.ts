@@ -47,6 +47,7 @@ export function authRoutes(api: RouteModule): void {
     summary: '登出: 撤销 Authorization 头中令牌所属的会话',
     op: logoutOp,
     toInput: () => ({}),
+    errors: [401],
     present: (res) => sendSuccess(res, null, '登出成功'),
   });
   api.post('/auth/logout', {
@@ -54,6 +55,7 @@ export function authRoutes(api: RouteModule): void {
     op: logoutOp,
     from: 'body',
     toInput: refreshTokenOf,
+    errors: [401],
     present: (res) => sendSuccess(res, null, '登出成功'),
   });
   api.get(['/api/me', '/auth/api/me'], {

@@ -88,6 +88,7 @@ export function driftRoutes(api: RouteModule): void {
     op: ops.createBaselineOp,
     params,
     status: 201,
+    errors: [422],
     present: (res, rows) => sendSuccess(res, baselineJson(rows[0]!), '基线已冻结', 201),
   });
   api.get(inst('/baseline'), { summary: '实例的基线', op: ops.baselineOp, params, present: (res, b) => sendSuccess(res, baselineJson(b)) });

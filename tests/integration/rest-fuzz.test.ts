@@ -26,8 +26,13 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 10);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 /** Tables whose rows are not business data: the log and its rollup (refusals are logged), migrations. */
 const UNWATCHED = new Set(['unified_logs', 'unified_log_counts', '_prisma_migrations']);
-/** GET routes that write by design: the upstream GET alias of a connection test records its outcome. */
-const WRITING_GETS = new Set(['GET /instances/api/instances/{id}/test']);
+/**
+ * GET routes that write by design: the upstream GET alias of a connection test records its outcome;
+ * GET /auth/logout revokes the caller's session (its refresh-token family).
+ */
+const WRITING_GETS = new Set(['GET /instances/api/instances/{id}/test', 'GET /auth/logout']);
+/** Operations that end the caller's session when they succeed: the actor logs in again afterwards. */
+const ENDS_SESSION = new Set(['GET /auth/logout', 'POST /auth/logout']);
 /** Errors after which a write is expected: the job ran (and failed). */
 const RAN_ANYWAY = new Set(['JobExecutionError']);
 
@@ -47,7 +52,7 @@ const statusCounts = new Map<number, number>();
 /** Statuses per operation, printed with FUZZ_VERBOSE=1 (to see which operations inputs reach past validation). */
 const perOperation = new Map<string, Record<number, number>>();
 
-const MODULES = ['health', 'auth', 'users', 'inventory', 'logs', 'dashboard', 'sync', 'scheduler', 'classification', 'metrics', 'docs'];
+const MODULES = ['health', 'auth', 'users', 'inventory', 'logs', 'dashboard', 'sync', 'scheduler', 'classification', 'alerts', 'drift', 'metrics', 'docs'];
 
 beforeAll(async () => {
   // No scheduled fires and no classification after syncs: nothing writes unless a request does.
@@ -269,6 +274,9 @@ async function exercise(op: DocOperation, r: FuzzRequest): Promise<void> {
     const diff = await changes(before, await snapshot());
     if (diff.length) failures.push(`${where}\n    ${accepted ? 'GET' : `refused (${res.status} ${error})`} but changed: ${diff.join(', ')}`);
     if (!accepted) rejectedIds.push(requestId);
+  }
+  if (accepted && r.caller === 'actor' && ENDS_SESSION.has(key)) {
+    tokens.actor = (await login(t.url, actor.username, actor.password)).access_token;
   }
   if (res.status === 401 && r.caller === 'actor' && op['x-permission'] !== 'public') {
     failures.push(`${where}\n    the fuzzing admin's token was refused: ${res.text.slice(0, 200)}`);
