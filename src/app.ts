@@ -30,7 +30,7 @@ import { fastPathApplies, serveFast } from './graphql/fast-path.js';
 import { createHttpGuard, isGraphqlPath, readBody, sendFrontError, tooLarge } from './http/guard.js';
 import { deleteExpiredSessions } from './services/auth/auth-service.js';
 import { restRouter } from './rest/router.js';
-import { errorHandler, notFoundHandler } from './rest/handler.js';
+import { answerClientError, errorHandler, notFoundHandler } from './rest/handler.js';
 import { Scheduler } from './services/scheduler/scheduler-service.js';
 import { SyncWorker } from './services/sync/sync-worker.js';
 import { WebhookWorker } from './services/alerts/webhook-worker.js';
@@ -39,6 +39,8 @@ import { runRequestInScope } from './logging/request-context.js';
 export interface App {
   deps: AppDeps;
   server: http.Server;
+  /** The Express application behind every non-GraphQL request (its router stack lists the REST routes). */
+  express: express.Express;
   /** Listens on `port` (default config.port; 0 = random); resolves with the base URL. */
   start(port?: number): Promise<string>;
   stop(): Promise<void>;
@@ -182,6 +184,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       });
     },
   );
+  // Malformed or oversized request heads get an error envelope instead of a bare socket close.
+  server.on('clientError', answerClientError);
   const ws = attachGraphqlWs(server, yoga as never, deps);
   wsConnections = ws.connections;
 
@@ -219,6 +223,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   return {
     deps,
     server,
+    express: app,
     start: (port = config.port) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

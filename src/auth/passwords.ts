@@ -31,7 +31,8 @@ export const PasswordPolicy = z
   .max(128, '密码长度不能超过128位')
   .regex(/[A-Z]/, '密码必须包含大写字母')
   .regex(/[a-z]/, '密码必须包含小写字母')
-  .regex(/[0-9]/, '密码必须包含数字');
+  .regex(/[0-9]/, '密码必须包含数字')
+  .describe('8–128 位，须含大写字母、小写字母和数字');
 
 /** A random password that satisfies the policy (upper, lower, digit, symbol). */
 export function generatePassword(length = 16): string {

@@ -80,13 +80,15 @@ export function listQuerySchema<S extends string, F extends string>(opts: ListQu
       .optional()
       .transform((v, ctx) => {
         if (v === undefined || v === '') return opts.defaultSort;
-        const field = (opts.sortFields as Record<string, string>)[v];
+        // Own keys only: `?sort=constructor` must not find Object.prototype.constructor.
+        const field = Object.hasOwn(opts.sortFields, v) ? (opts.sortFields as Record<string, string>)[v] : undefined;
         if (!field) {
           ctx.addIssue({ code: z.ZodIssueCode.custom, message: `不支持的排序字段: ${v} (可用: ${sortNames.join(', ')})` });
           return z.NEVER;
         }
         return field;
-      }),
+      })
+      .describe(`排序字段: ${sortNames.join(', ')}`),
     order: z
       .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['asc', 'desc'], { message: 'order 只能是 asc 或 desc' }))
       .optional()
@@ -112,9 +114,10 @@ export function listQuerySchema<S extends string, F extends string>(opts: ListQu
           out[key] = part.slice(idx + 1).trim();
         }
         return out;
-      }),
-    startDate: isoInstant('start').optional(),
-    endDate: isoInstant('end').optional(),
+      })
+      .describe(filterKeys.length ? `key:value,key2:value2 (可用: ${filterKeys.join(', ')})` : '不支持过滤条件'),
+    startDate: isoInstant('start').optional().describe('ISO-8601 日期或时间 (UTC)；仅日期时从当天 00:00 开始'),
+    endDate: isoInstant('end').optional().describe('ISO-8601 日期或时间 (UTC)；仅日期时到当天结束'),
   });
 }
 

@@ -9,6 +9,13 @@ import { openLogStream } from '../services/logs/log-stream-service.js';
 const optional = <T extends z.ZodTypeAny>(s: T) => s.nullish().transform((v) => v ?? undefined);
 const level = z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), z.enum(logs.LOG_LEVELS, { errorMap: () => ({ message: 'Invalid log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)' }) }));
 const int = (min: number, max: number, def: number) => z.coerce.number({ invalid_type_error: '必须是整数' }).int('必须是整数').min(min).max(max).default(def);
+/** A log entry id to continue after: 0 or a stored id (an int4 column; larger numbers are refused, not sent to PostgreSQL). */
+const logId = z.coerce.number({ invalid_type_error: 'ID 必须是整数' }).int('ID 必须是整数').min(0, 'ID 不能为负数').max(2_147_483_647, 'ID 超出范围');
+/** Any date JavaScript can hold is not one PostgreSQL can (it stops at 4713 BC): keep to years 1–9999. */
+const since = z.coerce
+  .date({ invalid_type_error: 'since 必须是日期' })
+  .min(new Date('0001-01-01T00:00:00Z'), 'since 超出范围')
+  .max(new Date('9999-12-31T23:59:59.999Z'), 'since 超出范围');
 /** start_time/end_time (upstream) are aliases of start_date/end_date (API document). */
 const aliasTimes = (v: unknown) => {
   if (!v || typeof v !== 'object') return v;
@@ -64,7 +71,7 @@ export const logStatisticsOp = operation({
 export const recentLogsOp = operation({
   name: 'recentLogs',
   requires: 'view',
-  input: z.object({ afterId: optional(z.coerce.number().int().min(0)), since: optional(z.coerce.date()), level: optional(level), limit: int(1, 100, 20) }),
+  input: z.object({ afterId: optional(logId), since: optional(since), level: optional(level), limit: int(1, 100, 20) }),
   run: (ctx, q) => logs.recentLogs(ctx.deps, q),
 });
 
@@ -106,7 +113,7 @@ export const logStreamOp = operation({
     minLevel: optional(level),
     module: optional(z.string().max(100)),
     search: optional(z.string().max(200)),
-    afterId: optional(z.coerce.number().int().min(0)),
+    afterId: optional(logId),
   }),
   run: async (ctx, { afterId, ...filter }) => openLogStream(ctx.deps, filter, afterId),
 });

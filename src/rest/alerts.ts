@@ -3,14 +3,12 @@
  * /api/webhooks (CRUD, enable/disable, delivery log) and /api/webhook-deliveries/{id}.
  * Webhook secrets are accepted on write and never returned: responses carry `has_secret`.
  */
-import { Router, type Request } from 'express';
-import type { AppDeps } from '../deps.js';
 import * as ops from '../resolvers/alerts.js';
 import type { AlertRuleRow, AlertRow } from '../services/alerts/alert-service.js';
 import type { DeliveryRow, EndpointView } from '../services/alerts/webhook-service.js';
 import type { RuleConditions } from '../services/alerts/rules.js';
 import { sendPage, sendSuccess } from './envelope.js';
-import { bodyInput, queryInput, rest } from './handler.js';
+import type { RouteModule } from './route-table.js';
 import { iso } from './serializers.js';
 
 function conditionsJson(c: RuleConditions) {
@@ -105,37 +103,76 @@ export function deliveryJson(d: DeliveryRow) {
   };
 }
 
-export function alertRoutes(deps: AppDeps): Router {
-  const r = Router();
-  const id = (req: Request) => ({ id: req.params.id });
-  const withBody = (req: Request) => ({ ...bodyInput(req), id: req.params.id });
+export function alertRoutes(api: RouteModule): void {
+  api.get('/api/alert-rule-kinds', {
+    summary: '告警规则类型及其可用条件',
+    op: ops.alertRuleKindsOp,
+    present: (res, kinds) =>
+      sendSuccess(res, kinds.map((k) => ({ kind: k.kind, default_severity: k.defaultSeverity, conditions: k.conditions.map((c) => c.replace(/[A-Z]/g, (x) => `_${x.toLowerCase()}`)) }))),
+  });
+  api.get('/api/alert-rules', { summary: '告警规则列表', op: ops.alertRulesOp, from: 'query', present: (res, rules) => sendSuccess(res, rules.map(alertRuleJson)) });
+  api.post('/api/alert-rules', {
+    summary: '创建告警规则',
+    op: ops.createAlertRuleOp,
+    from: 'body',
+    status: 201,
+    present: (res, rule) => sendSuccess(res, alertRuleJson(rule), '告警规则创建成功', 201),
+  });
+  api.get('/api/alert-rules/:id', { summary: '告警规则详情', op: ops.alertRuleOp, present: (res, rule) => sendSuccess(res, alertRuleJson(rule)) });
+  api.put('/api/alert-rules/:id', { summary: '更新告警规则', op: ops.updateAlertRuleOp, from: 'body', present: (res, rule) => sendSuccess(res, alertRuleJson(rule), '告警规则更新成功') });
+  api.delete('/api/alert-rules/:id', { summary: '删除告警规则', op: ops.deleteAlertRuleOp, present: (res, d) => sendSuccess(res, d, '告警规则删除成功') });
+  api.post('/api/alert-rules/:id/enable', {
+    summary: '启用告警规则',
+    id: 'enableAlertRule',
+    op: ops.setAlertRuleEnabledOp,
+    fixed: { enabled: true },
+    present: (res, rule) => sendSuccess(res, alertRuleJson(rule), '告警规则已启用'),
+  });
+  api.post('/api/alert-rules/:id/disable', {
+    summary: '停用告警规则',
+    id: 'disableAlertRule',
+    op: ops.setAlertRuleEnabledOp,
+    fixed: { enabled: false },
+    present: (res, rule) => sendSuccess(res, alertRuleJson(rule), '告警规则已停用'),
+  });
 
-  r.get('/api/alert-rule-kinds', rest(deps, ops.alertRuleKindsOp, () => ({}), (res, kinds) =>
-    sendSuccess(res, kinds.map((k) => ({ kind: k.kind, default_severity: k.defaultSeverity, conditions: k.conditions.map((c) => c.replace(/[A-Z]/g, (x) => `_${x.toLowerCase()}`)) }))),
-  ));
-  r.get('/api/alert-rules', rest(deps, ops.alertRulesOp, queryInput, (res, rules) => sendSuccess(res, rules.map(alertRuleJson))));
-  r.post('/api/alert-rules', rest(deps, ops.createAlertRuleOp, bodyInput, (res, rule) => sendSuccess(res, alertRuleJson(rule), '告警规则创建成功', 201)));
-  r.get('/api/alert-rules/:id', rest(deps, ops.alertRuleOp, id, (res, rule) => sendSuccess(res, alertRuleJson(rule))));
-  r.put('/api/alert-rules/:id', rest(deps, ops.updateAlertRuleOp, withBody, (res, rule) => sendSuccess(res, alertRuleJson(rule), '告警规则更新成功')));
-  r.delete('/api/alert-rules/:id', rest(deps, ops.deleteAlertRuleOp, id, (res, d) => sendSuccess(res, d, '告警规则删除成功')));
-  r.post('/api/alert-rules/:id/enable', rest(deps, ops.setAlertRuleEnabledOp, (req) => ({ id: req.params.id, enabled: true }), (res, rule) => sendSuccess(res, alertRuleJson(rule), '告警规则已启用')));
-  r.post('/api/alert-rules/:id/disable', rest(deps, ops.setAlertRuleEnabledOp, (req) => ({ id: req.params.id, enabled: false }), (res, rule) => sendSuccess(res, alertRuleJson(rule), '告警规则已停用')));
+  api.get('/api/alerts', { summary: '告警列表', op: ops.alertsOp, from: 'query', response: 'page', present: (res, page) => sendPage(res, page, alertJson) });
+  api.get('/api/alerts/:id', { summary: '告警详情', op: ops.alertOp, present: (res, a) => sendSuccess(res, alertJson(a)) });
 
-  r.get('/api/alerts', rest(deps, ops.alertsOp, queryInput, (res, page) => sendPage(res, page, alertJson)));
-  r.get('/api/alerts/:id', rest(deps, ops.alertOp, id, (res, a) => sendSuccess(res, alertJson(a))));
-
-  r.get('/api/webhooks', rest(deps, ops.webhooksOp, () => ({}), (res, list) => sendSuccess(res, list.map(webhookJson))));
-  r.post('/api/webhooks', rest(deps, ops.createWebhookOp, bodyInput, (res, e) => sendSuccess(res, webhookJson(e), 'Webhook 创建成功', 201)));
-  r.get('/api/webhooks/:id', rest(deps, ops.webhookOp, id, (res, e) => sendSuccess(res, webhookJson(e))));
-  r.put('/api/webhooks/:id', rest(deps, ops.updateWebhookOp, withBody, (res, e) => sendSuccess(res, webhookJson(e), 'Webhook 更新成功')));
-  r.delete('/api/webhooks/:id', rest(deps, ops.deleteWebhookOp, id, (res, d) => sendSuccess(res, d, 'Webhook 删除成功')));
-  r.post('/api/webhooks/:id/enable', rest(deps, ops.setWebhookEnabledOp, (req) => ({ id: req.params.id, enabled: true }), (res, e) => sendSuccess(res, webhookJson(e), 'Webhook 已启用')));
-  r.post('/api/webhooks/:id/disable', rest(deps, ops.setWebhookEnabledOp, (req) => ({ id: req.params.id, enabled: false }), (res, e) => sendSuccess(res, webhookJson(e), 'Webhook 已停用')));
-  r.get(
-    '/api/webhooks/:id/deliveries',
-    rest(deps, ops.webhookDeliveriesOp, (req) => ({ ...queryInput(req), endpointId: req.params.id }), (res, page) => sendPage(res, page, deliveryJson)),
-  );
-  r.get('/api/webhook-deliveries', rest(deps, ops.webhookDeliveriesOp, queryInput, (res, page) => sendPage(res, page, deliveryJson)));
-  r.get('/api/webhook-deliveries/:id', rest(deps, ops.webhookDeliveryOp, id, (res, d) => sendSuccess(res, deliveryJson(d))));
-  return r;
+  api.get('/api/webhooks', { summary: 'Webhook 列表 (不返回密钥)', op: ops.webhooksOp, present: (res, list) => sendSuccess(res, list.map(webhookJson)) });
+  api.post('/api/webhooks', {
+    summary: '创建 Webhook',
+    op: ops.createWebhookOp,
+    from: 'body',
+    status: 201,
+    present: (res, e) => sendSuccess(res, webhookJson(e), 'Webhook 创建成功', 201),
+  });
+  api.get('/api/webhooks/:id', { summary: 'Webhook 详情', op: ops.webhookOp, present: (res, e) => sendSuccess(res, webhookJson(e)) });
+  api.put('/api/webhooks/:id', { summary: '更新 Webhook', op: ops.updateWebhookOp, from: 'body', present: (res, e) => sendSuccess(res, webhookJson(e), 'Webhook 更新成功') });
+  api.delete('/api/webhooks/:id', { summary: '删除 Webhook', op: ops.deleteWebhookOp, present: (res, d) => sendSuccess(res, d, 'Webhook 删除成功') });
+  api.post('/api/webhooks/:id/enable', {
+    summary: '启用 Webhook',
+    id: 'enableWebhook',
+    op: ops.setWebhookEnabledOp,
+    fixed: { enabled: true },
+    present: (res, e) => sendSuccess(res, webhookJson(e), 'Webhook 已启用'),
+  });
+  api.post('/api/webhooks/:id/disable', {
+    summary: '停用 Webhook',
+    id: 'disableWebhook',
+    op: ops.setWebhookEnabledOp,
+    fixed: { enabled: false },
+    present: (res, e) => sendSuccess(res, webhookJson(e), 'Webhook 已停用'),
+  });
+  api.get('/api/webhooks/:id/deliveries', {
+    summary: '一个 Webhook 的投递记录',
+    id: 'webhookEndpointDeliveries',
+    op: ops.webhookDeliveriesOp,
+    from: 'query',
+    params: { id: 'endpointId' },
+    response: 'page',
+    present: (res, page) => sendPage(res, page, deliveryJson),
+  });
+  api.get('/api/webhook-deliveries', { summary: 'Webhook 投递记录', op: ops.webhookDeliveriesOp, from: 'query', response: 'page', present: (res, page) => sendPage(res, page, deliveryJson) });
+  api.get('/api/webhook-deliveries/:id', { summary: '投递详情 (含每次尝试)', op: ops.webhookDeliveryOp, present: (res, d) => sendSuccess(res, deliveryJson(d)) });
 }

@@ -4,12 +4,10 @@
  * assignment, auto-classify and permission endpoints under /account-classification/….
  * Errors are proper 4xx envelopes (upstream answered 200 with success:false).
  */
-import { Router } from 'express';
-import type { AppDeps } from '../deps.js';
 import * as ops from '../resolvers/classification.js';
 import type { AssignmentRow, BatchRow, ClassificationReasonRow, ClassificationRow, MatchRow, MatchedAccount, RuleRow } from '../services/classification/classification-service.js';
 import { sendPage, sendSuccess } from './envelope.js';
-import { bodyInput, queryInput, rest } from './handler.js';
+import type { RouteModule } from './route-table.js';
 import { iso } from './serializers.js';
 
 const AC = '/account-classification';
@@ -139,59 +137,90 @@ const matchedAccountJson = (a: MatchedAccount) => ({
   is_locked: a.isLocked,
 });
 
-export function classificationRoutes(deps: AppDeps): Router {
-  const r = Router();
+export function classificationRoutes(api: RouteModule): void {
   const batches = (p = '') => [`/api/batches${p}`, `${AC}/api/batches${p}`];
-  r.get(batches(), rest(deps, ops.batchesOp, queryInput, (res, page) => sendPage(res, page, batchJson)));
-  r.get(batches('/:batchId'), rest(deps, ops.batchOp, (req) => ({ batchId: req.params.batchId }), (res, b) => sendSuccess(res, { batch: batchJson(b) })));
-  r.get(
-    batches('/:batchId/matches'),
-    rest(deps, ops.batchMatchesOp, (req) => ({ ...queryInput(req), batchId: req.params.batchId }), (res, page) => sendPage(res, page, matchJson)),
-  );
-  r.get(`${AC}/batches/:batchId/stats`, rest(deps, ops.batchOp, (req) => ({ batchId: req.params.batchId }), (res, b) => sendSuccess(res, { stats: batchJson(b) })));
+  api.get(batches(), { summary: '分类批次列表', op: ops.batchesOp, from: 'query', response: 'page', present: (res, page) => sendPage(res, page, batchJson) });
+  api.get(batches('/:batchId'), { summary: '分类批次详情', op: ops.batchOp, present: (res, b) => sendSuccess(res, { batch: batchJson(b) }) });
+  api.get(batches('/:batchId/matches'), { summary: '批次的匹配结果 (该批次做出的分配)', op: ops.batchMatchesOp, from: 'query', response: 'page', present: (res, page) => sendPage(res, page, matchJson) });
+  api.get(`${AC}/batches/:batchId/stats`, { summary: '分类批次统计', id: 'classificationBatchStats', op: ops.batchOp, present: (res, b) => sendSuccess(res, { stats: batchJson(b) }) });
 
-  r.get(`${AC}/classifications`, rest(deps, ops.classificationsOp, queryInput, (res, list) => sendSuccess(res, { classifications: list.map(classificationJson) })));
-  r.post(`${AC}/classifications`, rest(deps, ops.createClassificationOp, bodyInput, (res, c) => sendSuccess(res, { classification: classificationJson(c) }, '分类创建成功', 201)));
-  r.get(`${AC}/classifications/:id`, rest(deps, ops.classificationOp, (req) => ({ id: req.params.id }), (res, c) => sendSuccess(res, { classification: classificationJson(c) })));
-  r.put(`${AC}/classifications/:id`, rest(deps, ops.updateClassificationOp, (req) => ({ ...bodyInput(req), id: req.params.id }), (res, c) => sendSuccess(res, { classification: classificationJson(c) }, '分类更新成功')));
-  r.delete(
-    `${AC}/classifications/:id`,
-    rest(deps, ops.deleteClassificationOp, (req) => ({ ...queryInput(req), id: req.params.id }), (res, out) =>
-      sendSuccess(res, { deleted_rules: out.deletedRules, deleted_assignments: out.deletedAssignments }, '分类删除成功'),
-    ),
-  );
+  api.get(`${AC}/classifications`, { summary: '分类列表', op: ops.classificationsOp, from: 'query', present: (res, list) => sendSuccess(res, { classifications: list.map(classificationJson) }) });
+  api.post(`${AC}/classifications`, {
+    summary: '创建分类',
+    op: ops.createClassificationOp,
+    from: 'body',
+    status: 201,
+    errors: [409],
+    example: { name: '高危账户', description: '拥有超级权限的账户', risk_level: 'high', color: '#dc3545', icon_name: 'fa-exclamation', priority: 10 },
+    present: (res, c) => sendSuccess(res, { classification: classificationJson(c) }, '分类创建成功', 201),
+  });
+  api.get(`${AC}/classifications/:id`, { summary: '分类详情', op: ops.classificationOp, present: (res, c) => sendSuccess(res, { classification: classificationJson(c) }) });
+  api.put(`${AC}/classifications/:id`, { summary: '更新分类', op: ops.updateClassificationOp, from: 'body', errors: [409, 422], present: (res, c) => sendSuccess(res, { classification: classificationJson(c) }, '分类更新成功') });
+  api.delete(`${AC}/classifications/:id`, {
+    summary: '删除分类 (有规则或分配时需 cascade=true)',
+    op: ops.deleteClassificationOp,
+    from: 'query',
+    errors: [409, 422],
+    present: (res, out) => sendSuccess(res, { deleted_rules: out.deletedRules, deleted_assignments: out.deletedAssignments }, '分类删除成功'),
+  });
 
-  r.get(`${AC}/rules`, rest(deps, ops.rulesOp, queryInput, (res, rules) => {
-    const byType: Record<string, unknown[]> = {};
-    for (const rule of rules) (byType[rule.dbType] ??= []).push(ruleJson(rule));
-    sendSuccess(res, { rules_by_db_type: byType });
-  }));
-  r.get(`${AC}/rules/filter`, rest(deps, ops.rulesOp, queryInput, (res, rules) => sendSuccess(res, { rules: rules.map(ruleJson) })));
-  r.post(`${AC}/rules`, rest(deps, ops.createRuleOp, bodyInput, (res, rule) => sendSuccess(res, { rule: ruleJson(rule) }, '规则创建成功', 201)));
-  r.post(`${AC}/rules/preview`, rest(deps, ops.previewRuleOp, bodyInput, (res, page) => sendPage(res, page, matchedAccountJson)));
-  r.get(`${AC}/rules/:id`, rest(deps, ops.ruleOp, (req) => ({ id: req.params.id }), (res, rule) => sendSuccess(res, { rule: ruleJson(rule) })));
-  r.put(`${AC}/rules/:id`, rest(deps, ops.updateRuleOp, (req) => ({ ...bodyInput(req), id: req.params.id }), (res, rule) => sendSuccess(res, { rule: ruleJson(rule) }, '规则更新成功')));
-  r.delete(`${AC}/rules/:id`, rest(deps, ops.deleteRuleOp, (req) => ({ id: req.params.id }), (res) => sendSuccess(res, null, '规则删除成功')));
-  r.get(
-    `${AC}/rules/:id/matched-accounts`,
-    rest(deps, ops.ruleMatchesOp, (req) => ({ ...queryInput(req), id: req.params.id }), (res, page) => sendPage(res, page, matchedAccountJson)),
-  );
+  api.get(`${AC}/rules`, {
+    summary: '规则 (按数据库类型分组)',
+    op: ops.rulesOp,
+    from: 'query',
+    present: (res, rules) => {
+      const byType: Record<string, unknown[]> = {};
+      for (const rule of rules) (byType[rule.dbType] ??= []).push(ruleJson(rule));
+      sendSuccess(res, { rules_by_db_type: byType });
+    },
+  });
+  api.get(`${AC}/rules/filter`, { summary: '规则列表', id: 'classificationRulesFlat', op: ops.rulesOp, from: 'query', present: (res, rules) => sendSuccess(res, { rules: rules.map(ruleJson) }) });
+  api.post(`${AC}/rules`, {
+    summary: '创建规则 (表达式按权限目录校验)',
+    op: ops.createRuleOp,
+    from: 'body',
+    status: 201,
+    errors: [409],
+    example: { classification_id: 1, db_type: 'mysql', rule_name: 'MySQL 超级权限', rule_expression: { type: 'mysql_permissions', global_privileges: ['SUPER', 'GRANT OPTION'], operator: 'OR' } },
+    present: (res, rule) => sendSuccess(res, { rule: ruleJson(rule) }, '规则创建成功', 201),
+  });
+  api.post(`${AC}/rules/preview`, {
+    summary: '预览规则匹配的账户 (不写入)',
+    op: ops.previewRuleOp,
+    from: 'body',
+    response: 'page',
+    example: { db_type: 'postgresql', rule_expression: { operator: 'AND', conditions: [{ field: 'role_attributes', op: 'has', value: 'rolsuper' }] } },
+    present: (res, page) => sendPage(res, page, matchedAccountJson),
+  });
+  api.get(`${AC}/rules/:id`, { summary: '规则详情', op: ops.ruleOp, present: (res, rule) => sendSuccess(res, { rule: ruleJson(rule) }) });
+  api.put(`${AC}/rules/:id`, { summary: '更新规则', op: ops.updateRuleOp, from: 'body', errors: [409], present: (res, rule) => sendSuccess(res, { rule: ruleJson(rule) }, '规则更新成功') });
+  api.delete(`${AC}/rules/:id`, { summary: '删除规则', op: ops.deleteRuleOp, present: (res) => sendSuccess(res, null, '规则删除成功') });
+  api.get(`${AC}/rules/:id/matched-accounts`, { summary: '规则当前匹配的账户', op: ops.ruleMatchesOp, from: 'query', response: 'page', present: (res, page) => sendPage(res, page, matchedAccountJson) });
 
-  r.post(`${AC}/assign`, rest(deps, ops.assignOp, bodyInput, (res, out) =>
-    sendSuccess(res, { assignment_id: out.assignment.id }, out.reactivated ? '账户分类分配已重新激活' : '账户分类分配成功', out.reactivated ? 200 : 201),
-  ));
-  r.get(`${AC}/assignments`, rest(deps, ops.assignmentsOp, queryInput, (res, page) => sendPage(res, page, assignmentJson)));
-  r.delete(`${AC}/assignments/:id`, rest(deps, ops.removeAssignmentOp, (req) => ({ id: req.params.id }), (res) => sendSuccess(res, null, '分配已移除')));
+  api.post(`${AC}/assign`, {
+    summary: '手动分配分类 (201；重新激活已有分配时 200)',
+    op: ops.assignOp,
+    from: 'body',
+    errors: [409],
+    example: { account_id: 1, classification_id: 1, notes: '人工确认' },
+    status: 201,
+    present: (res, out) => sendSuccess(res, { assignment_id: out.assignment.id }, out.reactivated ? '账户分类分配已重新激活' : '账户分类分配成功', out.reactivated ? 200 : 201),
+  });
+  api.get(`${AC}/assignments`, { summary: '分类分配列表', op: ops.assignmentsOp, from: 'query', response: 'page', present: (res, page) => sendPage(res, page, assignmentJson) });
+  api.delete(`${AC}/assignments/:id`, { summary: '移除分配', op: ops.removeAssignmentOp, present: (res) => sendSuccess(res, null, '分配已移除') });
 
-  r.post([`${AC}/auto-classify`, '/api/auto-classify'], rest(deps, ops.autoClassifyOp, bodyInput, (res, b) =>
-    sendSuccess(res, { batch_id: b.batchId, batch: batchJson(b), ...(b.batchDetails as object) }, '自动分类完成'),
-  ));
-  r.get(
-    ['/api/accounts/:id/classification-reasons', `${AC}/accounts/:id/reasons`],
-    rest(deps, ops.accountClassificationReasonsOp, (req) => ({ id: req.params.id }), (res, reasons, _ctx, req) =>
-      sendSuccess(res, { account_id: Number(req.params.id), reasons: reasons.map(classificationReasonJson) }),
-    ),
-  );
-  r.get(`${AC}/permissions/:dbType`, rest(deps, ops.permissionsOp, (req) => ({ dbType: req.params.dbType }), (res, p) => sendSuccess(res, p)));
-  return r;
+  api.post(['/api/auto-classify', `${AC}/auto-classify`], {
+    summary: '自动分类 (全部，或按实例/类型)',
+    op: ops.autoClassifyOp,
+    from: 'body',
+    example: { db_type: 'postgresql' },
+    errors: [409],
+    present: (res, b) => sendSuccess(res, { batch_id: b.batchId, batch: batchJson(b), ...(b.batchDetails as object) }, '自动分类完成'),
+  });
+  api.get(['/api/accounts/:id/classification-reasons', `${AC}/accounts/:id/reasons`], {
+    summary: '账户当前分类的原因 (规则条件逐条求值)',
+    op: ops.accountClassificationReasonsOp,
+    present: (res, reasons, _ctx, req) => sendSuccess(res, { account_id: Number(req.params.id), reasons: reasons.map(classificationReasonJson) }),
+  });
+  api.get(`${AC}/permissions/:dbType`, { summary: '数据库类型的权限目录 (规则可用的字段与名称)', op: ops.permissionsOp, present: (res, p) => sendSuccess(res, p) });
 }

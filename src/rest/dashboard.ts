@@ -1,9 +1,7 @@
 /** Dashboard REST: /api/overview|charts|activities|status and /dashboard/api/… (SPEC §4.3). */
-import { Router } from 'express';
-import type { AppDeps } from '../deps.js';
 import * as ops from '../resolvers/dashboard.js';
 import { sendPage, sendSuccess } from './envelope.js';
-import { queryInput, rest } from './handler.js';
+import type { RouteModule } from './route-table.js';
 import { logJson } from './logs.js';
 
 const both = (p: string) => [`/api/${p}`, `/dashboard/api/${p}`];
@@ -14,11 +12,9 @@ const snakeKeys = (v: unknown): unknown =>
       ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(x)]))
       : v;
 
-export function dashboardRoutes(deps: AppDeps): Router {
-  const r = Router();
-  r.get(both('overview'), rest(deps, ops.overviewOp, () => ({}), (res, o) => sendSuccess(res, snakeKeys(o))));
-  r.get(both('charts'), rest(deps, ops.chartsOp, queryInput, (res, c) => sendSuccess(res, snakeKeys(c))));
-  r.get(both('activities'), rest(deps, ops.activitiesOp, queryInput, (res, page) => sendPage(res, page, logJson)));
-  r.get(both('status'), rest(deps, ops.statusOp, () => ({}), (res, s) => sendSuccess(res, snakeKeys(s))));
-  return r;
+export function dashboardRoutes(api: RouteModule): void {
+  api.get(both('overview'), { summary: '仪表板概览', op: ops.overviewOp, present: (res, o) => sendSuccess(res, snakeKeys(o)) });
+  api.get(both('charts'), { summary: '图表数据 (days 或 start_date/end_date，granularity=hour|day)', op: ops.chartsOp, from: 'query', present: (res, c) => sendSuccess(res, snakeKeys(c)) });
+  api.get(both('activities'), { summary: '最近活动', op: ops.activitiesOp, from: 'query', response: 'page', present: (res, page) => sendPage(res, page, logJson) });
+  api.get(both('status'), { summary: '系统状态', op: ops.statusOp, present: (res, s) => sendSuccess(res, snakeKeys(s)) });
 }

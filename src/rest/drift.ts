@@ -2,16 +2,16 @@
  * Baselines and drift (/api/instances/{id}/baseline, /api/baselines, /api/instances/{id}/drift[.csv],
  * /api/instances/{id}/drift/accept) and the grant export (/api/instances/{id}/grants[.txt|.csv]).
  */
-import { Router, type Request, type Response } from 'express';
+import type { Response } from 'express';
+import { z } from 'zod';
 import { stringify } from 'csv-stringify/sync';
-import type { AppDeps } from '../deps.js';
 import * as ops from '../resolvers/drift.js';
 import type { BaselineRow, DriftReport } from '../services/drift/drift-service.js';
 import { DRIFT_CSV_HEADER, driftCsvRows, type DriftItem } from '../services/drift/drift.js';
 import type { GrantExport } from '../services/accounts/grant-export.js';
 import { csvSafe } from '../lib/csv.js';
 import { sendSuccess } from './envelope.js';
-import { bodyInput, queryInput, rest } from './handler.js';
+import type { RouteModule } from './route-table.js';
 import { iso } from './serializers.js';
 
 const user = (u: { id: number; username: string } | null) => (u ? { id: u.id, username: u.username } : null);
@@ -70,29 +70,91 @@ function sendGrants(res: Response, g: GrantExport): void {
   res.send(g.content);
 }
 
-const instanceId = (req: Request) => ({ instanceId: req.params.id });
+/** `?format=` of the drift report (REST only): json (default) or csv. */
+const driftQuery = z.object({
+  format: z
+    .enum(['json', 'csv', ''], { errorMap: () => ({ message: 'format 必须是 json 或 csv' }) })
+    .optional()
+    .describe('json (默认) 或 csv'),
+});
 
-export function driftRoutes(deps: AppDeps): Router {
-  const r = Router();
+export function driftRoutes(api: RouteModule): void {
   const inst = (p: string) => [`/api/instances/:id${p}`, `/instances/api/instances/:id${p}`];
+  const params = { id: 'instanceId' };
 
-  r.post(inst('/baseline'), rest(deps, ops.createBaselineOp, instanceId, (res, rows) => sendSuccess(res, baselineJson(rows[0]!), '基线已冻结', 201)));
-  r.get(inst('/baseline'), rest(deps, ops.baselineOp, instanceId, (res, b) => sendSuccess(res, baselineJson(b))));
-  r.post('/api/baselines', rest(deps, ops.createBaselineOp, bodyInput, (res, rows) =>
-    sendSuccess(res, { baselines: rows.map((b) => baselineJson(b, false)), count: rows.length }, `基线已冻结: ${rows.length} 个实例`, 201),
-  ));
+  api.post(inst('/baseline'), {
+    summary: '冻结实例当前的账户与权限为基线',
+    id: 'createInstanceBaseline',
+    op: ops.createBaselineOp,
+    params,
+    status: 201,
+    errors: [422],
+    present: (res, rows) => sendSuccess(res, baselineJson(rows[0]!), '基线已冻结', 201),
+  });
+  api.get(inst('/baseline'), { summary: '实例的基线', op: ops.baselineOp, params, present: (res, b) => sendSuccess(res, baselineJson(b)) });
+  api.post('/api/baselines', {
+    summary: '冻结基线: 一个实例 (instance_id) 或带某标签的全部实例 (tag)',
+    op: ops.createBaselineOp,
+    from: 'body',
+    status: 201,
+    errors: [422],
+    example: { tag: 'production' },
+    present: (res, rows) => sendSuccess(res, { baselines: rows.map((b) => baselineJson(b, false)), count: rows.length }, `基线已冻结: ${rows.length} 个实例`, 201),
+  });
 
-  r.get(inst('/drift.csv'), rest(deps, ops.driftReportOp, instanceId, (res, report) => sendDriftCsv(res, report)));
-  r.get(inst('/drift'), rest(deps, ops.driftReportOp, instanceId, (res, report, _ctx, req) => {
-    if (ops.driftFormat(req.query.format) === 'csv') sendDriftCsv(res, report);
-    else sendSuccess(res, driftJson(report));
-  }));
-  r.post(inst('/drift/accept'), rest(deps, ops.acceptDriftOp, (req) => ({ ...bodyInput(req), ...instanceId(req) }), (res, report) =>
-    sendSuccess(res, driftJson(report), '漂移条目已接受'),
-  ));
+  api.get(inst('/drift.csv'), {
+    summary: '实例相对基线的漂移 (CSV)',
+    id: 'driftReportCsv',
+    op: ops.driftReportOp,
+    params,
+    response: 'csv',
+    present: (res, report) => sendDriftCsv(res, report),
+  });
+  api.get(inst('/drift'), {
+    summary: '实例相对基线的漂移 (format=csv 时为 CSV)',
+    op: ops.driftReportOp,
+    params,
+    restQuery: driftQuery,
+    response: 'csv-or-envelope',
+    present: (res, report, _ctx, _req, query) => {
+      if (query.format === 'csv') sendDriftCsv(res, report);
+      else sendSuccess(res, driftJson(report));
+    },
+  });
+  api.post(inst('/drift/accept'), {
+    summary: '接受漂移条目 (写入基线)',
+    op: ops.acceptDriftOp,
+    from: 'body',
+    params,
+    errors: [422],
+    example: { items: [{ kind: 'extra_account', account: 'app_user' }] },
+    present: (res, report) => sendSuccess(res, driftJson(report), '漂移条目已接受'),
+  });
 
-  r.get(inst('/grants.txt'), rest(deps, ops.grantExportOp, (req) => ({ ...instanceId(req), format: 'text' }), (res, g) => sendGrants(res, g)));
-  r.get(inst('/grants.csv'), rest(deps, ops.grantExportOp, (req) => ({ ...instanceId(req), format: 'csv' }), (res, g) => sendGrants(res, g)));
-  r.get(inst('/grants'), rest(deps, ops.grantExportOp, (req) => ({ ...instanceId(req), format: queryInput(req).format }), (res, g) => sendGrants(res, g)));
-  return r;
+  api.get(inst('/grants.txt'), {
+    summary: '导出实例的授权语句 (文本)',
+    id: 'grantExportText',
+    op: ops.grantExportOp,
+    params,
+    fixed: { format: 'text' },
+    response: 'text',
+    present: (res, g) => sendGrants(res, g),
+  });
+  api.get(inst('/grants.csv'), {
+    summary: '导出实例的授权 (CSV)',
+    id: 'grantExportCsv',
+    op: ops.grantExportOp,
+    params,
+    fixed: { format: 'csv' },
+    response: 'csv',
+    present: (res, g) => sendGrants(res, g),
+  });
+  api.get(inst('/grants'), {
+    summary: '导出实例的授权 (format=text|txt|csv)',
+    op: ops.grantExportOp,
+    from: 'query',
+    params,
+    response: 'text-or-csv',
+    present: (res, g) => sendGrants(res, g),
+  });
 }

@@ -4,8 +4,31 @@
  * Every body also carries `success` (SPEC §5 recommendation) for clients of the upstream convention.
  */
 import type { Response } from 'express';
+import { z } from 'zod';
 import { AppError, RateLimitError } from '../lib/errors.js';
 import type { Page } from '../lib/pagination.js';
+
+/** The envelopes below as schemas: the OpenAPI document describes them, the REST fuzz test checks answers against them. */
+export const successEnvelopeSchema = z
+  .object({ status: z.literal('success'), success: z.literal(true), data: z.unknown(), message: z.string() })
+  .strict();
+
+export const paginationSchema = z
+  .object({ page: z.number().int().min(1), per_page: z.number().int().min(1), total: z.number().int().min(0), pages: z.number().int().min(0) })
+  .strict();
+
+export const pageEnvelopeSchema = successEnvelopeSchema.extend({ data: z.array(z.unknown()), pagination: paginationSchema }).strict();
+
+export const errorEnvelopeSchema = z
+  .object({
+    status: z.literal('error'),
+    success: z.literal(false),
+    error: z.string().min(1).describe('ValidationError, AuthenticationError, AuthorizationError, ResourceNotFoundError, ConflictError, RateLimitError, DatabaseError, ExternalServiceError, …'),
+    message: z.string(),
+    code: z.number().int().min(400).max(599).describe('the HTTP status'),
+    details: z.record(z.unknown()).describe('validation errors are listed as details.errors: [{field, message}]'),
+  })
+  .strict();
 
 export function sendSuccess(res: Response, data: unknown, message = '操作成功', httpStatus = 200): void {
   res.status(httpStatus).json({ status: 'success', success: true, data: data ?? null, message });
@@ -44,14 +67,17 @@ export function rateLimitHeaders(err: RateLimitError): Record<string, string> {
 /** The documented error body: {status: "error", success: false, error, message, code, details}. */
 export function errorEnvelope(err: AppError) {
   return {
-    status: 'error',
-    success: false,
+    status: 'error' as const,
+    success: false as const,
     error: err.type,
     message: err.message,
     code: err.status,
     details: restDetails(err.details),
   };
 }
+
+/** The error envelope of `err` (answers written before Express sees the request). */
+export const errorBody = errorEnvelope;
 
 export function sendError(res: Response, err: AppError): void {
   if (err instanceof RateLimitError) {

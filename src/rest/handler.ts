@@ -1,15 +1,14 @@
 /**
- * rest(): turns an Operation into an Express handler. The handler only translates HTTP to the
- * operation's input and the result back to the documented envelope; authorization, validation and
- * the work itself happen in execute(), exactly as for the GraphQL field.
+ * HTTP ⇄ operation input helpers shared by the route table (route-table.ts), and the last-resort
+ * error handlers that turn every failure into the documented error envelope.
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { ZodTypeAny, output } from 'zod';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { NextFunction, Request, Response } from 'express';
 import type { AppDeps } from '../deps.js';
 import { createContext, type Ctx } from '../context.js';
 import { AppError, DatabaseError, ResourceNotFoundError, ValidationError, PayloadTooLargeError, toAppError } from '../lib/errors.js';
-import { execute, type Operation } from '../resolvers/operation.js';
-import { sendError } from './envelope.js';
+import { errorBody, sendError } from './envelope.js';
 
 const snakeToCamel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
@@ -47,21 +46,6 @@ export function restContext(deps: AppDeps, req: Request): Promise<Ctx> {
   });
 }
 
-export type Presenter<O> = (res: Response, result: O, ctx: Ctx, req: Request) => void | Promise<void>;
-
-export function rest<S extends ZodTypeAny, O>(
-  deps: AppDeps,
-  op: Operation<S, O>,
-  toInput: (req: Request) => unknown,
-  present: Presenter<O>,
-): RequestHandler {
-  return async (req, res) => {
-    const ctx = await restContext(deps, req);
-    const result = await execute(op, ctx, toInput(req) as output<S>);
-    await present(res, result, ctx, req);
-  };
-}
-
 /** Last Express middleware: every failure becomes the documented error envelope, never a stack trace. */
 export function errorHandler(deps: AppDeps) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
@@ -89,4 +73,23 @@ export function errorHandler(deps: AppDeps) {
 
 export function notFoundHandler(_req: Request, res: Response): void {
   sendError(res, new ResourceNotFoundError('接口不存在'));
+}
+
+/**
+ * Node's HTTP parser refuses some requests before any handler runs (headers or URL beyond the size
+ * limit: 431; malformed HTTP: 400) and would answer with an empty body; answer the error envelope instead.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, message] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, '请求头或 URL 过长'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, '请求超时'] : [400, '无效的 HTTP 请求'];
+  const appErr = new ValidationError(message);
+  Object.defineProperty(appErr, 'status', { value: status });
+  const body = JSON.stringify(errorBody(appErr));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -5,12 +5,12 @@
  */
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
-import { Router, type Request, type Response } from 'express';
-import type { AppDeps } from '../deps.js';
+import type { Request, Response } from 'express';
 import * as ops from '../resolvers/logs.js';
 import type { LogExportRow, LogRow, LogStatistics } from '../services/logs/log-service.js';
 import { sendPage, sendSuccess } from './envelope.js';
-import { bodyInput, queryInput, rest } from './handler.js';
+import { queryInput } from './handler.js';
+import type { RouteModule } from './route-table.js';
 import { iso } from './serializers.js';
 
 export function logJson(l: LogRow) {
@@ -85,24 +85,55 @@ async function streamExport(res: Response, out: Export): Promise<void> {
   res.end('\n]\n');
 }
 
-export function logRoutes(deps: AppDeps): Router {
-  const r = Router();
-  r.get(both('export'), rest(deps, ops.exportLogsOp, queryInput, (res, out) => streamExport(res, out)));
-  r.get(both('search'), rest(deps, ops.searchLogsOp, searchInput, (res, page) => sendPage(res, page, logJson)));
-  r.get(both('statistics'), rest(deps, ops.logStatisticsOp, queryInput, (res, s) => sendSuccess(res, statsJson(s))));
-  r.get(both('stats'), rest(deps, ops.logStatisticsOp, queryInput, (res, s) =>
-    sendSuccess(res, { total_logs: s.totalLogs, error_logs: s.errorCount, warning_logs: s.warningCount, modules_count: s.topModules.length, time_range_hours: (Date.parse(s.end) - Date.parse(s.start)) / 3_600_000 }),
-  ));
-  r.get('/unified-logs/api/health', rest(deps, ops.logStatisticsOp, () => ({ hours: 1 }), (res, s) => {
-    const score = 100 - Math.min(s.errorCount * 10, 50) - (s.errorRate > 10 ? 20 : 0);
-    sendSuccess(res, { status: score >= 90 ? 'healthy' : score >= 70 ? 'warning' : 'critical', health_score: score, error_count: s.errorCount, error_rate: s.errorRate, total_logs: s.totalLogs, last_updated: s.end });
-  }));
-  r.get(both('errors'), rest(deps, ops.recentErrorsOp, queryInput, (res, rows) => sendSuccess(res, { logs: rows.map(logJson) })));
-  r.get(both('modules'), rest(deps, ops.logModulesOp, () => ({}), (res, mods) => sendSuccess(res, { modules: mods.map((m) => m.module), counts: mods })));
-  r.get(both('real-time'), rest(deps, ops.recentLogsOp, queryInput, (res, rows) => sendSuccess(res, { logs: rows.map(logJson), last_id: rows.at(-1)?.id ?? null })));
-  r.get(both('detail/:id'), rest(deps, ops.getLogOp, (req) => ({ id: req.params.id }), (res, l) => sendSuccess(res, { log: logJson(l) })));
-  r.post(both('cleanup'), rest(deps, ops.cleanupLogsOp, bodyInput, (res, out) =>
-    sendSuccess(res, { deleted_count: out.deletedCount, cutoff: out.cutoff.toISOString() }, `Successfully deleted ${out.deletedCount} log entries`),
-  ));
-  return r;
+export function logRoutes(api: RouteModule): void {
+  api.get(both('export'), {
+    summary: '导出日志 (format=csv|json，流式；过滤条件同搜索，limit 默认 1000)',
+    op: ops.exportLogsOp,
+    from: 'query',
+    response: 'csv-or-json',
+    present: (res, out) => streamExport(res, out),
+  });
+  api.get(both('search'), {
+    summary: '搜索日志 (无日期时为最近 24 小时；start_time/end_time/q/sort_by/sort_order 为别名)',
+    op: ops.searchLogsOp,
+    from: 'query',
+    toInput: searchInput,
+    response: 'page',
+    present: (res, page) => sendPage(res, page, logJson),
+  });
+  api.get(both('statistics'), { summary: '日志统计 (按级别、模块、时间桶)', op: ops.logStatisticsOp, from: 'query', present: (res, s) => sendSuccess(res, statsJson(s)) });
+  api.get(both('stats'), {
+    summary: '日志统计摘要',
+    id: 'logStats',
+    op: ops.logStatisticsOp,
+    from: 'query',
+    present: (res, s) =>
+      sendSuccess(res, { total_logs: s.totalLogs, error_logs: s.errorCount, warning_logs: s.warningCount, modules_count: s.topModules.length, time_range_hours: (Date.parse(s.end) - Date.parse(s.start)) / 3_600_000 }),
+  });
+  api.get('/unified-logs/api/health', {
+    summary: '日志健康度 (最近 1 小时)',
+    id: 'logHealth',
+    op: ops.logStatisticsOp,
+    fixed: { hours: 1 },
+    present: (res, s) => {
+      const score = 100 - Math.min(s.errorCount * 10, 50) - (s.errorRate > 10 ? 20 : 0);
+      sendSuccess(res, { status: score >= 90 ? 'healthy' : score >= 70 ? 'warning' : 'critical', health_score: score, error_count: s.errorCount, error_rate: s.errorRate, total_logs: s.totalLogs, last_updated: s.end });
+    },
+  });
+  api.get(both('errors'), { summary: '最近的错误日志', op: ops.recentErrorsOp, from: 'query', present: (res, rows) => sendSuccess(res, { logs: rows.map(logJson) }) });
+  api.get(both('modules'), { summary: '日志模块及条数', op: ops.logModulesOp, present: (res, mods) => sendSuccess(res, { modules: mods.map((m) => m.module), counts: mods }) });
+  api.get(both('real-time'), {
+    summary: '最新日志 (after_id 之后)',
+    op: ops.recentLogsOp,
+    from: 'query',
+    present: (res, rows) => sendSuccess(res, { logs: rows.map(logJson), last_id: rows.at(-1)?.id ?? null }),
+  });
+  api.get(both('detail/:id'), { summary: '日志详情', op: ops.getLogOp, present: (res, l) => sendSuccess(res, { log: logJson(l) }) });
+  api.post(both('cleanup'), {
+    summary: '删除早于 days 天的日志',
+    op: ops.cleanupLogsOp,
+    from: 'body',
+    example: { days: 30 },
+    present: (res, out) => sendSuccess(res, { deleted_count: out.deletedCount, cutoff: out.cutoff.toISOString() }, `Successfully deleted ${out.deletedCount} log entries`),
+  });
 }

@@ -4,10 +4,9 @@
  * it at the network level instead.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { Router } from 'express';
-import type { AppDeps } from '../deps.js';
 import { AuthenticationError } from '../lib/errors.js';
 import { sendError } from './envelope.js';
+import type { RouteModule } from './route-table.js';
 
 function tokenMatches(expected: string, header: string | undefined): boolean {
   const given = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1] ?? '';
@@ -16,16 +15,23 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function metricsRoutes(deps: AppDeps): Router {
-  const r = Router();
-  r.get('/metrics', async (req, res) => {
-    const token = deps.config.metricsToken;
-    if (token && !tokenMatches(token, req.get('authorization'))) {
-      sendError(res, new AuthenticationError('需要有效的 METRICS_TOKEN'));
-      return;
-    }
-    res.setHeader('Content-Type', deps.metrics.registry.contentType);
-    res.end(await deps.metrics.registry.metrics());
+export function metricsRoutes(api: RouteModule): void {
+  const { deps } = api;
+  api.get('/metrics', {
+    summary: 'Prometheus 指标 (设置 METRICS_TOKEN 时需 Bearer METRICS_TOKEN)',
+    id: 'metrics',
+    requires: 'public',
+    metricsToken: true,
+    response: 'prometheus',
+    errors: [401],
+    handler: async (req, res) => {
+      const token = deps.config.metricsToken;
+      if (token && !tokenMatches(token, req.get('authorization'))) {
+        sendError(res, new AuthenticationError('需要有效的 METRICS_TOKEN'));
+        return;
+      }
+      res.setHeader('Content-Type', deps.metrics.registry.contentType);
+      res.end(await deps.metrics.registry.metrics());
+    },
   });
-  return r;
 }

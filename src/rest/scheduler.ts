@@ -1,11 +1,9 @@
 /** The job API (SPEC §4.6) at the API document's flat paths (/api/jobs…) and upstream's /scheduler/api/jobs…. */
-import { Router, type Request } from 'express';
-import type { AppDeps } from '../deps.js';
 import type { JobRun } from '../generated/prisma/client.js';
 import * as ops from '../resolvers/scheduler.js';
 import { JobRunFailedError, type JobView } from '../services/scheduler/scheduler-service.js';
 import { sendError, sendPage, sendSuccess } from './envelope.js';
-import { bodyInput, queryInput, rest } from './handler.js';
+import type { RouteModule } from './route-table.js';
 import { iso } from './serializers.js';
 
 const both = (p: string) => [`/api${p}`, `/scheduler/api${p}`];
@@ -68,40 +66,43 @@ export function jobJson(j: JobView, misfireGraceSeconds: number) {
   };
 }
 
-export function schedulerRoutes(deps: AppDeps): Router {
-  const r = Router();
-  const grace = deps.config.scheduler.misfireGraceSeconds;
+export function schedulerRoutes(api: RouteModule): void {
+  const grace = api.deps.config.scheduler.misfireGraceSeconds;
   const job = (j: JobView) => jobJson(j, grace);
-  const idOf = (req: Request) => ({ id: req.params.id });
 
-  r.get(both('/task-types'), rest(deps, ops.taskTypesOp, () => ({}), (res, types) =>
-    sendSuccess(res, types.map((t) => ({ name: t.name, label: t.label, description: t.description, params: t.params, uses_db_type: t.usesDbType }))),
-  ));
-  r.get(both('/jobs'), rest(deps, ops.listJobsOp, queryInput, (res, page) => sendPage(res, page, job)));
-  r.post(both('/jobs'), rest(deps, ops.createJobOp, bodyInput, (res, j) => sendSuccess(res, job(j), '任务创建成功', 201)));
-  r.get(both('/jobs/:id'), rest(deps, ops.getJobOp, idOf, (res, j) => sendSuccess(res, job(j))));
-  r.put(
-    both('/jobs/:id'),
-    rest(deps, ops.updateJobOp, (req) => ({ ...bodyInput(req), id: req.params.id }), (res, j) => sendSuccess(res, job(j), '任务更新成功')),
-  );
-  r.delete(both('/jobs/:id'), rest(deps, ops.deleteJobOp, idOf, (res, d) => sendSuccess(res, { id: d.id, job_id: d.id }, '任务删除成功')));
-  r.post(both('/jobs/:id/enable'), rest(deps, ops.enableJobOp, idOf, (res, j) => sendSuccess(res, job(j), '任务已启用')));
-  r.post(both('/jobs/:id/disable'), rest(deps, ops.disableJobOp, idOf, (res, j) => sendSuccess(res, job(j), '任务已禁用')));
-  r.post(both('/jobs/:id/pause'), rest(deps, ops.pauseJobOp, idOf, (res, j) => sendSuccess(res, job(j), '任务暂停成功')));
-  r.post(both('/jobs/:id/resume'), rest(deps, ops.resumeJobOp, idOf, (res, j) => sendSuccess(res, job(j), '任务恢复成功')));
-  r.post(
-    both('/jobs/:id/run'),
-    rest(deps, ops.runJobOp, idOf, (res, run) => {
+  api.get(both('/task-types'), {
+    summary: '可用的任务类型及其参数',
+    op: ops.taskTypesOp,
+    present: (res, types) => sendSuccess(res, types.map((t) => ({ name: t.name, label: t.label, description: t.description, params: t.params, uses_db_type: t.usesDbType }))),
+  });
+  api.get(both('/jobs'), { summary: '任务列表', op: ops.listJobsOp, from: 'query', response: 'page', present: (res, page) => sendPage(res, page, job) });
+  api.post(both('/jobs'), {
+    summary: '创建任务 (内置任务类型；schedule、interval_seconds 或 trigger_type 之一)',
+    op: ops.createJobOp,
+    from: 'body',
+    status: 201,
+    errors: [409],
+    example: { name: '每日清理日志', task_type: 'cleanup_logs', schedule: '0 0 2 * * *', params: { days: 30 }, description: '每天 02:00 UTC 删除 30 天前的日志' },
+    present: (res, j) => sendSuccess(res, job(j), '任务创建成功', 201),
+  });
+  api.get(both('/jobs/:id'), { summary: '任务详情', op: ops.getJobOp, present: (res, j) => sendSuccess(res, job(j)) });
+  api.put(both('/jobs/:id'), { summary: '更新任务', op: ops.updateJobOp, from: 'body', errors: [409], example: { schedule: '0 */10 * * * *', description: '每 10 分钟' }, present: (res, j) => sendSuccess(res, job(j), '任务更新成功') });
+  api.delete(both('/jobs/:id'), { summary: '删除任务', op: ops.deleteJobOp, present: (res, d) => sendSuccess(res, { id: d.id, job_id: d.id }, '任务删除成功') });
+  api.post(both('/jobs/:id/enable'), { summary: '启用任务', op: ops.enableJobOp, present: (res, j) => sendSuccess(res, job(j), '任务已启用') });
+  api.post(both('/jobs/:id/disable'), { summary: '禁用任务', op: ops.disableJobOp, present: (res, j) => sendSuccess(res, job(j), '任务已禁用') });
+  api.post(both('/jobs/:id/pause'), { summary: '暂停任务', op: ops.pauseJobOp, present: (res, j) => sendSuccess(res, job(j), '任务暂停成功') });
+  api.post(both('/jobs/:id/resume'), { summary: '恢复任务', op: ops.resumeJobOp, present: (res, j) => sendSuccess(res, job(j), '任务恢复成功') });
+  api.post(both('/jobs/:id/run'), {
+    summary: '立即执行任务 (运行失败时 400 JobExecutionError)',
+    op: ops.runJobOp,
+    errors: [409, 429],
+    present: (res, run) => {
       if (run.status === 'failed') {
         sendError(res, new JobRunFailedError(`任务执行失败: ${run.error ?? run.message ?? ''}`, { run: runJson(run) }));
         return;
       }
       sendSuccess(res, runJson(run), run.status === 'running' ? '任务已开始执行' : run.status === 'success' ? '任务执行成功' : '任务已处理');
-    }),
-  );
-  r.get(
-    both('/jobs/:id/runs'),
-    rest(deps, ops.jobRunsOp, (req) => ({ ...queryInput(req), jobId: req.params.id }), (res, page) => sendPage(res, page, runJson)),
-  );
-  return r;
+    },
+  });
+  api.get(both('/jobs/:id/runs'), { summary: '任务运行历史', op: ops.jobRunsOp, from: 'query', params: { id: 'jobId' }, response: 'page', present: (res, page) => sendPage(res, page, runJson) });
 }

@@ -9,6 +9,7 @@ import type { AuthUser } from '../../auth/permissions.js';
 import { ConflictError, ResourceNotFoundError } from '../../lib/errors.js';
 import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { likeLiteral } from '../../lib/like.js';
+import { deletedName } from './soft-delete.js';
 
 /** Everything but the sealed secret. */
 export const CREDENTIAL_SELECT = {
@@ -93,7 +94,7 @@ export async function deleteCredential(deps: AppDeps, actor: AuthUser, id: numbe
   const c = await getCredential(deps, id);
   const users = c._count.instances;
   if (users > 0) throw new ConflictError(`凭据正被 ${users} 个实例使用，无法删除；请先为这些实例更换凭据`, { instances: users });
-  await deps.prisma.credential.update({ where: { id }, data: { deletedAt: new Date(), isActive: false, name: `${c.name}~deleted~${id}` } });
+  await deps.prisma.credential.update({ where: { id }, data: { deletedAt: new Date(), isActive: false, name: deletedName(c.name, id) } });
   deps.logger.info({ module: 'credentials', event: 'credential_deleted', credential_id: id, name: c.name, actor_id: actor.id }, '凭据删除成功');
   return { id };
 }

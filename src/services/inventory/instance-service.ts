@@ -12,6 +12,7 @@ import { ConflictError, ResourceNotFoundError, ValidationError } from '../../lib
 import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { connInfoFor } from '../sync/connection.js';
 import { likeLiteral } from '../../lib/like.js';
+import { deletedName } from './soft-delete.js';
 
 export const INSTANCE_INCLUDE = {
   credential: { select: { id: true, name: true, username: true, credentialType: true, isActive: true } },
@@ -128,7 +129,7 @@ export async function batchDeleteInstances(deps: AppDeps, actor: AuthUser, ids: 
   const live = await deps.prisma.instance.findMany({ where: { id: { in: ids }, deletedAt: null }, select: { id: true, name: true } });
   const now = new Date();
   await deps.prisma.$transaction(
-    live.map((i) => deps.prisma.instance.update({ where: { id: i.id }, data: { deletedAt: now, status: 'deleted', isActive: false, name: `${i.name}~deleted~${i.id}` } })),
+    live.map((i) => deps.prisma.instance.update({ where: { id: i.id }, data: { deletedAt: now, status: 'deleted', isActive: false, name: deletedName(i.name, i.id) } })),
   );
   const deleted = live.map((i) => i.id);
   deps.logger.info({ module: 'instances', event: 'instances_batch_deleted', instance_ids: deleted, actor_id: actor.id }, `批量删除实例: ${deleted.length} 个`);
@@ -172,7 +173,7 @@ export async function deleteInstance(deps: AppDeps, actor: AuthUser, id: number)
   const row = await getInstance(deps, id);
   await deps.prisma.instance.update({
     where: { id },
-    data: { deletedAt: new Date(), status: 'deleted', isActive: false, name: `${row.name}~deleted~${id}` },
+    data: { deletedAt: new Date(), status: 'deleted', isActive: false, name: deletedName(row.name, id) },
   });
   deps.logger.info({ module: 'instances', event: 'instance_deleted', instance_id: id, name: row.name, actor_id: actor.id }, '实例删除成功');
   return { id };
