@@ -97,7 +97,7 @@ export function driftRoutes(api: RouteModule): void {
     op: ops.createBaselineOp,
     from: 'body',
     status: 201,
-    errors: [422],
+    errors: [404, 422],
     example: { tag: 'production' },
     present: (res, rows) => sendSuccess(res, { baselines: rows.map((b) => baselineJson(b, false)), count: rows.length }, `基线已冻结: ${rows.length} 个实例`, 201),
   });
