@@ -34,7 +34,7 @@ import { answerClientError, errorHandler, notFoundHandler } from './rest/handler
 import { Scheduler } from './services/scheduler/scheduler-service.js';
 import { SyncWorker } from './services/sync/sync-worker.js';
 import { WebhookWorker } from './services/alerts/webhook-worker.js';
-import { runRequestInScope } from './logging/request-context.js';
+import { logAccessOnFinish, runRequestInScope } from './logging/request-context.js';
 
 export interface App {
   deps: AppDeps;
@@ -180,6 +180,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       res.once('close', () => inFlight--);
       if (stopping) res.setHeader('connection', 'close');
       runRequestInScope(req, res, config.trustProxy, () => {
+        if (config.http.accessLog) logAccessOnFinish(logger, res);
         guard.handle(req, res, () => (isGraphqlPath(req.url) ? serveGraphql(req, res) : app(req, res)));
       });
     },

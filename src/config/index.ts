@@ -48,6 +48,7 @@ const EnvSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(20_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  HTTP_ACCESS_LOG: bool.default('true'),
   CORS_ORIGINS: z
     .string()
     .default('')
@@ -119,7 +120,7 @@ export type Config = Readonly<{
   /** Largest JSON/form body (REST) and GraphQL request body, in bytes; larger ones get 413. */
   bodyLimitBytes: number;
   /** Slow-client protection of the HTTP server (slowloris): time to receive headers / the whole request, idle keep-alive. */
-  http: Readonly<{ headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number }>;
+  http: Readonly<{ headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; accessLog: boolean }>;
   /** Origins allowed by CORS (browser clients on other origins); empty = same-origin only, ['*'] = any. */
   corsOrigins: readonly string[];
   syncConcurrency: number;
@@ -225,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      accessLog: e.HTTP_ACCESS_LOG,
     }),
     corsOrigins: Object.freeze([...e.CORS_ORIGINS]),
     syncConcurrency: e.SYNC_CONCURRENCY,

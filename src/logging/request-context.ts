@@ -40,6 +40,25 @@ export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | 
   return req.socket.remoteAddress;
 }
 
+/**
+ * One access line per request on stdout (method, path, status, duration, and through the scope its
+ * request id, client address and user). Marked `access_log` so the unified log table does not store
+ * it: the table holds what the platform did, not every read.
+ */
+export function logAccessOnFinish(logger: { info(obj: object, msg: string): void }, res: ServerResponse): void {
+  const scope = storage.getStore();
+  const started = performance.now();
+  res.once('finish', () => {
+    const write = () =>
+      logger.info(
+        { module: 'http', access_log: true, status: res.statusCode, duration_ms: Math.round((performance.now() - started) * 10) / 10 },
+        `${scope?.method ?? ''} ${scope?.url ?? ''} ${res.statusCode}`,
+      );
+    if (scope) storage.run(scope, write);
+    else write();
+  });
+}
+
 /** Opens the request's scope (every request, before the HTTP front) and echoes its X-Request-Id. */
 export function runRequestInScope(req: IncomingMessage, res: ServerResponse, trustProxy: boolean, fn: () => void): void {
   const header = req.headers['x-request-id'];

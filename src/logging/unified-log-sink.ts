@@ -42,6 +42,7 @@ export interface PersistedLog extends LogRow {
 }
 
 export function rowFromPinoLine(line: string): LogRow | undefined {
+  if (line.includes('"access_log":true')) return undefined; // cheaper than parsing every access line
   let obj: Record<string, unknown>;
   try {
     obj = JSON.parse(line);
@@ -50,6 +51,7 @@ export function rowFromPinoLine(line: string): LogRow | undefined {
   }
   const level = PINO_LEVELS[obj.level as number];
   if (!level) return undefined; // DEBUG/TRACE are never persisted
+  if (obj.access_log === true) return undefined; // per-request access lines go to stdout only
   const context: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) if (!RESERVED.has(k)) context[k] = v;
   const err = obj.err as { message?: string; stack?: string; type?: string } | undefined;

@@ -24,6 +24,8 @@ export interface TestApp {
 export interface TestAppOptions {
   /** The URL the gateway gets for its database (e.g. through a TCP proxy); `databaseUrl` stays direct. */
   gatewayDatabaseUrl?: (url: string) => string;
+  /** Where the gateway's stdout log lines go (default: nowhere). */
+  stdout?: NodeJS.WritableStream;
 }
 
 export async function startTestApp(env: Record<string, string | undefined> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
@@ -50,7 +52,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
   });
   let app: App;
   try {
-    app = await buildApp(config, { stdout: null });
+    app = await buildApp(config, { stdout: opts.stdout ?? null });
   } catch (err) {
     await db.drop();
     throw err;
