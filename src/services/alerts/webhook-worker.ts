@@ -16,10 +16,9 @@
  *    attempt has the next number. Receivers see at-least-once delivery and dedupe on
  *    X-WhaleFall-Delivery.
  */
+import { processNode } from '../../lib/process-node.js';
 import http from 'node:http';
 import https from 'node:https';
-import os from 'node:os';
-import { randomBytes } from 'node:crypto';
 import type { AppDeps } from '../../deps.js';
 import { endpointSecret, signBody } from './webhook-service.js';
 import { guardedLookup, InternalAddressError, isInternalAddress } from './webhook-url.js';
@@ -113,7 +112,7 @@ export function postJson(url: string, body: string, headers: Record<string, stri
 }
 
 export class WebhookWorker {
-  readonly node = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly node = processNode();
   private readonly active = new Map<number, Promise<void>>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private claiming = false;

@@ -13,8 +13,8 @@
  *   resuming/enabling creates a new one whose first fire is computed from now (no replay).
  * - stop(): take no new jobs, wait up to SCHEDULER_STOP_TIMEOUT_MS for running ones, release locks.
  */
+import { processNode } from '../../lib/process-node.js';
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import pg from 'pg';
 import type { Job } from 'agenda';
 import type { AppDeps } from '../../deps.js';
@@ -262,7 +262,7 @@ export interface SchedulerOptions {
 
 export class Scheduler {
   /** This process in run history and in the job store. */
-  readonly node = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly node = processNode();
   readonly registry: TaskRegistry;
   /** Run-now budget per user (SPEC §3.3 task execution limit). */
   readonly runLimiter: Limiter;

@@ -13,8 +13,7 @@
  *    (its replica died) is failed by whichever replica notices, and its session settles normally.
  *  - stop(): take nothing new, let the running records finish.
  */
-import os from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { processNode } from '../../lib/process-node.js';
 import type { AppDeps } from '../../deps.js';
 import { runRecord, settleSession, type ClaimedRecord } from './sync-service.js';
 
@@ -44,7 +43,7 @@ SELECT s.session_id FROM sync_sessions s
 
 export class SyncWorker {
   /** This process in `sync_instance_records.node`. */
-  readonly node = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly node = processNode();
   private readonly active = new Map<number, Promise<void>>();
   private claiming = false;
   private again = false;
