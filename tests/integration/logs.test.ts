@@ -9,6 +9,8 @@ const DAY = Date.UTC(2025, 5, 10); // fixtures live on 2025-06-10 UTC, far from 
 beforeAll(async () => {
   t = await startTestApp();
   admin = (await login(t.url)).access_token;
+  // The login's own entry is written first: inserted concurrently, its id could land among the fixtures'.
+  await t.app.deps.logSink.flush();
   const at = (h: number, m = 0) => new Date(DAY + h * 3_600_000 + m * 60_000);
   await t.app.deps.prisma.unifiedLog.createMany({
     data: [

@@ -237,12 +237,19 @@ describe('two gateway processes on one database and Redis', () => {
     });
     const started = await call(b.url, 'POST', `/api/instances/${id}/sync`, { token });
     expect(started.status).toBe(202);
-    await waitFor(() => hung.open > 0, 10_000, 50); // B is connecting to it
-    b.child.kill('SIGKILL');
-    await b.exited;
+    await waitFor(() => hung.open > 0, 10_000, 50); // a replica is connecting to it
+    // Either replica may have taken the record off the queue (B was asked, A was woken too): the one
+    // running it dies, the other must finish the session.
+    const running = await waitFor(async () => {
+      const r = (await call(a.url, 'GET', `/api/sessions/${started.body.data.session_id}`, { token })).body.data.instance_records[0];
+      return r?.status === 'running' && r.node ? r : false;
+    }, 10_000, 50);
+    const [victim, survivor] = String(running.node).includes(`:${b.child.pid}:`) ? [b, a] : [a, b];
+    victim.child.kill('SIGKILL');
+    await victim.exited;
 
     const session = await waitFor(async () => {
-      const s = (await call(a.url, 'GET', `/api/sessions/${started.body.data.session_id}`, { token })).body.data;
+      const s = (await call(survivor.url, 'GET', `/api/sessions/${started.body.data.session_id}`, { token })).body.data;
       return s.status !== 'running' && s;
     }, 60_000, 500);
     expect(session).toMatchObject({ status: 'failed', total_instances: 1, failed_instances: 1, progress_percentage: 100 });
