@@ -1,16 +1,19 @@
 /**
  * bench/soak: two gateway replicas (separate OS processes, `src/main.ts`) on one PostgreSQL database
- * and one Redis, under BENCH_SOAK_SECONDS (default 120) of mixed load: REST reads and writes, GraphQL
- * queries, 200 live log subscribers over graphql-ws, and an account sync of a real PostgreSQL
- * instance started every 10 s. Figures: errors (target 0), p99 latency per request kind, and each
- * replica's memory growth after warm-up (target: within 50 MB).
+ * and one Redis, under BENCH_SOAK_SECONDS (default 120) of mixed load measured after
+ * BENCH_SOAK_WARMUP_SECONDS (default 30) of the same load: REST reads and writes, GraphQL queries, 200
+ * live log subscribers over graphql-ws, and an account sync of a real PostgreSQL instance started 10 s
+ * after the previous one ended. Figures: errors (target 0), p99 latency per request kind, and each
+ * replica's memory growth over the measured window (target: within 50 MB), both as RSS and as the
+ * heap retained after full collections (whalefall_heap_live_bytes, the leak indicator).
  * Baseline, measured in the same run with the same client loop: a bare node:http + pg server
  * answering the same instance-list read (p99 ratio = gateway / bare).
  *
  *   npm run bench -- soak        BENCH_SOAK_SECONDS=30 BENCH_SUBSCRIBERS=50 npm run bench -- soak
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -24,7 +27,7 @@ import { percentile } from '../lib/gateway.js';
 import { fmt, printTable } from '../lib/table.js';
 
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
-const WARMUP_SECONDS = Math.min(30, Math.floor(SECONDS / 4));
+const WARMUP_SECONDS = Number(process.env.BENCH_SOAK_WARMUP_SECONDS ?? 30);
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 200);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 8);
 const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 10);
@@ -45,14 +48,22 @@ interface Replica {
   url: string;
   child: ChildProcess;
   rssMb: Array<{ t: number; mb: number }>;
+  /** V8 heap in use and memory held outside the heap (buffers), from the replica's own /metrics. */
+  heapMb: Array<{ t: number; live: number; external: number }>;
 }
 
 /** A replica as an operator runs it: `node --import tsx src/main.ts`, configured by environment. */
 async function startReplica(databaseUrl: string, redisPrefix: string): Promise<Replica> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const logFile = path.join(os.tmpdir(), `whalefall-soak-replica-${port}.log`);
+  process.stdout.write(`replica on port ${port} logs to ${logFile}\n`);
+  // BENCH_SOAK_HEAPSNAPSHOT=1: SIGUSR2 makes a replica write a heap snapshot into the working directory
+  // (taken at the end of warm-up and at the end of the load, to compare what was retained).
+  const snapshots = process.env.BENCH_SOAK_HEAPSNAPSHOT === '1' ? ['--heapsnapshot-signal=SIGUSR2'] : [];
+  const child = spawn(process.execPath, [...snapshots, '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // The replica's own log (pino JSON), kept for a look at anything that went wrong.
+    stdio: ['ignore', openSync(logFile, 'w'), 'inherit'],
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -82,7 +93,7 @@ async function startReplica(databaseUrl: string, redisPrefix: string): Promise<R
     if (i > 600) throw new Error('replica did not become ready in 60 s');
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, child, rssMb: [] };
+  return { url, child, rssMb: [], heapMb: [] };
 }
 
 function stopReplica(child: ChildProcess): Promise<void> {
@@ -95,6 +106,14 @@ function stopReplica(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** Heap figures of a replica from the Prometheus default metrics it serves. */
+async function heapSample(url: string): Promise<{ live: number; external: number } | null> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1024 / 1024;
+  const live = read('whalefall_heap_live_bytes');
+  return Number.isNaN(live) ? null : { live, external: read('whalefall_nodejs_external_memory_bytes') };
 }
 
 function rssMb(pid: number): number {
@@ -197,7 +216,7 @@ async function baselineP99(databaseUrl: string): Promise<{ p99: number; p50: num
 
 async function main(): Promise<number> {
   try {
-    process.stdout.write(`bench/soak: 2 replicas, ${SECONDS} s mixed load (${WORKERS} client loops), ${SUBSCRIBERS} live subscribers, a sync every 10 s\n`);
+    process.stdout.write(`bench/soak: 2 replicas, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured mixed load (${WORKERS} client loops), ${SUBSCRIBERS} live subscribers, a sync every 10 s\n`);
     const db = await createBenchDatabase('whalefall_bench_soak');
     cleanup.add('drop scratch database', db.drop);
     const prefix = `wfsoak:${randomBytes(4).toString('hex')}:`;
@@ -231,12 +250,22 @@ async function main(): Promise<number> {
 
     const stats = new Stats();
     const started = Date.now();
-    const until = started + SECONDS * 1000;
+    const until = started + (WARMUP_SECONDS + SECONDS) * 1000;
     // Memory of each replica, every second.
     const sampler = setInterval(() => {
-      for (const r of replicas) if (r.child.pid && r.child.exitCode === null) r.rssMb.push({ t: (Date.now() - started) / 1000, mb: rssMb(r.child.pid) });
+      const t = (Date.now() - started) / 1000;
+      for (const r of replicas) {
+        if (!r.child.pid || r.child.exitCode !== null) continue;
+        r.rssMb.push({ t, mb: rssMb(r.child.pid) });
+        if (Math.round(t) % 5 === 0) void heapSample(r.url).then((h) => h && r.heapMb.push({ t, ...h }));
+      }
     }, 1000);
-    // A sync of the managed instance every 10 s, on alternating replicas.
+    const snapshot = () => {
+      if (process.env.BENCH_SOAK_HEAPSNAPSHOT === '1') for (const r of replicas) r.child.kill('SIGUSR2');
+    };
+    const warmSnapshot = setTimeout(snapshot, WARMUP_SECONDS * 1000);
+    // A sync of the managed instance on alternating replicas, 10 s after the previous one ended (an
+    // instance is never synced twice at once: a sync started while one runs is refused by design).
     let syncs = 0;
     const syncLoop = (async () => {
       while (Date.now() < until) {
@@ -244,13 +273,21 @@ async function main(): Promise<number> {
         const t0 = performance.now();
         const res = await api(r.url, 'POST', `/api/instances/${managed.body.data.id}/sync`, token).catch((e: Error) => ({ status: 0, body: e.message }));
         stats.record('sync start', performance.now() - t0, res.status === 202 || res.status === 200, `sync ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+        const sessionId = res.body?.data?.session_id;
+        while (sessionId && Date.now() < until) {
+          const s = await api(r.url, 'GET', `/api/sessions/${sessionId}`, token).catch(() => null);
+          if (!s || !['pending', 'running'].includes(s.body?.data?.status)) break;
+          await new Promise((r2) => setTimeout(r2, 500));
+        }
         await new Promise((r2) => setTimeout(r2, 10_000));
       }
     })();
     await Promise.all([...Array.from({ length: WORKERS }, (_, n) => worker(n, replicas, token, until, stats, cred.body.data.id)), syncLoop]);
     clearInterval(sampler);
+    clearTimeout(warmSnapshot);
+    snapshot();
     const sessions = await api(a.url, 'GET', '/api/sessions?per_page=100', token);
-    const syncFailures = (sessions.body.data as any[]).filter((s) => s.status === 'failed').length;
+    const syncFailures = ((sessions.body?.data ?? []) as any[]).filter((s) => s.status === 'failed').length;
 
     const base = await baselineP99(db.url);
 
@@ -258,29 +295,42 @@ async function main(): Promise<number> {
       const after = r.rssMb.filter((s) => s.t >= WARMUP_SECONDS);
       const first = after.slice(0, 5).reduce((x, s) => x + s.mb, 0) / Math.max(1, Math.min(5, after.length));
       const last = after.slice(-5).reduce((x, s) => x + s.mb, 0) / Math.max(1, Math.min(5, after.length));
-      return { start: first, end: last, growth: last - first, peak: Math.max(...r.rssMb.map((s) => s.mb)) };
+      const heap = r.heapMb.filter((s) => s.t >= WARMUP_SECONDS);
+      const avg = (xs: typeof heap, k: 'live' | 'external') => xs.reduce((x, s) => x + s[k], 0) / Math.max(1, xs.length);
+      const h0 = heap.slice(0, 2);
+      const h1 = heap.slice(-2);
+      return {
+        start: first,
+        end: last,
+        growth: last - first,
+        peak: Math.max(...r.rssMb.map((s) => s.mb)),
+        heapStart: avg(h0, 'live'),
+        heapGrowth: avg(h1, 'live') - avg(h0, 'live'),
+        externalGrowth: avg(h1, 'external') - avg(h0, 'external'),
+      };
     });
     const rows = [...stats.latencies].map(([kind, l]) => [kind, fmt.int(l.length), percentile(l, 50).toFixed(1), percentile(l, 99).toFixed(1), kind === 'rest read' ? `${(percentile(l, 99) / base.p99).toFixed(2)}×` : '']);
     process.stdout.write('\n');
     printTable(['requests', 'count', 'p50 ms', 'p99 ms', 'p99 / bare http+pg'], [...rows, ['bare node:http + pg (baseline)', fmt.int(base.n), base.p50.toFixed(1), base.p99.toFixed(1), '1.00×']], ['left', 'right', 'right', 'right', 'right']);
     process.stdout.write('\n');
     printTable(
-      ['replica', 'RSS after warm-up MB', 'RSS at end MB', 'growth MB', 'peak MB'],
-      growth.map((g, i) => [`replica ${i + 1}`, g.start.toFixed(0), g.end.toFixed(0), g.growth.toFixed(1), g.peak.toFixed(0)]),
-      ['left', 'right', 'right', 'right', 'right'],
+      ['replica', 'RSS after warm-up MB', 'RSS at end MB', 'growth MB', 'peak MB', 'live heap after warm-up MB', 'live heap growth MB', 'external growth MB'],
+      growth.map((g, i) => [`replica ${i + 1}`, g.start.toFixed(0), g.end.toFixed(0), g.growth.toFixed(1), g.peak.toFixed(0), g.heapStart.toFixed(0), g.heapGrowth.toFixed(1), g.externalGrowth.toFixed(1)]),
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     );
     process.stdout.write(`\nerrors: ${stats.errors}${stats.errorSamples.length ? `\n  ${stats.errorSamples.join('\n  ')}` : ''}\n`);
     process.stdout.write(`live entries delivered to ${SUBSCRIBERS} subscribers: ${fmt.int(delivered)}; sync sessions started: ${syncs}, failed: ${syncFailures}\n`);
     const verdicts = [
       { name: '0 errors', pass: stats.errors === 0 && syncFailures === 0, value: `${stats.errors} request errors, ${syncFailures} failed syncs` },
-      ...growth.map((g, i) => ({ name: `replica ${i + 1} memory flat within ${MEMORY_TARGET_MB} MB after warm-up`, pass: g.growth <= MEMORY_TARGET_MB, value: `${g.growth.toFixed(1)} MB` })),
+      ...growth.map((g, i) => ({ name: `replica ${i + 1} RSS flat within ${MEMORY_TARGET_MB} MB after warm-up`, pass: g.growth <= MEMORY_TARGET_MB, value: `${g.growth.toFixed(1)} MB` })),
+      ...growth.map((g, i) => ({ name: `replica ${i + 1} live heap flat within ${MEMORY_TARGET_MB} MB after warm-up`, pass: g.heapGrowth <= MEMORY_TARGET_MB, value: `${g.heapGrowth.toFixed(1)} MB` })),
       { name: 'subscribers received live entries', pass: delivered > 0, value: fmt.int(delivered) },
     ];
     process.stdout.write('\n');
     for (const v of verdicts) process.stdout.write(`${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.value}\n`);
     const all = [...stats.latencies.values()].flat();
     process.stdout.write(
-      `BENCH_RESULT ${JSON.stringify({ bench: 'soak', seconds: SECONDS, subscribers: SUBSCRIBERS, requests: all.length, errors: stats.errors, sync_failures: syncFailures, p99_ms: percentile(all, 99), baseline_p99_ms: base.p99, memory_growth_mb: growth.map((g) => Number(g.growth.toFixed(1))), pass: verdicts.every((v) => v.pass) })}\n`,
+      `BENCH_RESULT ${JSON.stringify({ bench: 'soak', seconds: SECONDS, subscribers: SUBSCRIBERS, requests: all.length, errors: stats.errors, sync_failures: syncFailures, p99_ms: percentile(all, 99), baseline_p99_ms: base.p99, memory_growth_mb: growth.map((g) => Number(g.growth.toFixed(1))), live_heap_growth_mb: growth.map((g) => Number(g.heapGrowth.toFixed(1))), pass: verdicts.every((v) => v.pass) })}\n`,
     );
     return verdicts.every((v) => v.pass) ? 0 : 1;
   } finally {

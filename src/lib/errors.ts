@@ -128,7 +128,26 @@ const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', '
 const UNAVAILABLE_MESSAGE =
   /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Can't reach database server|Client has encountered a connection error|not queryable|Server has closed the connection|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)/i;
 
+/**
+ * Signs that the database is reachable but too busy to finish in time: Prisma's expired interactive
+ * transaction, PostgreSQL's statement timeout and lock timeout. Retrying later is the right answer.
+ */
+const BUSY_CODES = new Set(['P2028', '57014', '55P03']);
+
 export function isDatabaseUnavailable(err: unknown): boolean {
+  return someCause(err, (e) => {
+    for (const k of ['code', 'originalCode']) if (typeof e[k] === 'string' && UNAVAILABLE_CODES.has(e[k] as string)) return true;
+    if (typeof e.kind === 'string' && UNAVAILABLE_KINDS.has(e.kind)) return true;
+    return typeof e.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message);
+  });
+}
+
+export function isDatabaseBusy(err: unknown): boolean {
+  return someCause(err, (e) => ['code', 'originalCode'].some((k) => typeof e[k] === 'string' && BUSY_CODES.has(e[k] as string)));
+}
+
+/** Whether the error or one it wraps satisfies `test`. */
+function someCause(err: unknown, test: (e: Record<string, unknown>) => boolean): boolean {
   const seen = new Set<unknown>();
   const queue: unknown[] = [err];
   // Prisma and the adapter wrap the driver's error (cause, meta.driverAdapterError…): look inside.
@@ -136,9 +155,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     const e = queue.shift() as Record<string, unknown> | null;
     if (!e || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
-    for (const k of ['code', 'originalCode']) if (typeof e[k] === 'string' && UNAVAILABLE_CODES.has(e[k] as string)) return true;
-    if (typeof e.kind === 'string' && UNAVAILABLE_KINDS.has(e.kind)) return true;
-    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message)) return true;
+    if (test(e)) return true;
     queue.push(e.cause, e.originalError, (e.meta as Record<string, unknown> | undefined)?.driverAdapterError);
   }
   return false;
@@ -155,5 +172,6 @@ export function toAppError(err: unknown): AppError | undefined {
   if (e.code === 'P2002') return new ConflictError('记录已存在 (unique constraint)');
   if (e.code === 'P2025') return new ResourceNotFoundError('资源不存在');
   if (isDatabaseUnavailable(err)) return new DatabaseError('数据库连接失败，请稍后重试', {}, 503);
+  if (isDatabaseBusy(err)) return new DatabaseError('数据库繁忙，请稍后重试', {}, 503);
   return undefined;
 }

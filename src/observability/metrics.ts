@@ -9,6 +9,7 @@ import type { Request, Response, NextFunction } from 'express';
 import type { Plugin } from '@envelop/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type pg from 'pg';
+import { liveHeapBytes } from './live-heap.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const WORK_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -72,6 +73,8 @@ export class Metrics {
     gauge('whalefall_db_pool_waiting', 'Queries waiting for a platform database connection', () => sources.pool.waitingCount);
     gauge('whalefall_log_stream_subscribers', 'Live log stream subscribers', sources.liveLogSubscribers);
     gauge('whalefall_websocket_connections', 'Open graphql-ws connections', sources.wsConnections);
+    liveHeapBytes(); // starts watching collections now, so the first scrape after a full GC has a figure
+    gauge('whalefall_heap_live_bytes', 'V8 heap in use right after the last full GC (retained memory; NaN before the first one)', liveHeapBytes);
   }
 
   /** Express middleware: times every REST request by its route pattern. */

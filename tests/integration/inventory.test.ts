@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { call as rawCall, gql as rawGql, login, registerSecret, userWithRole, type Reply } from '../helpers/http.js';
 import { closedPort, mariaRoot, prefix, silentListener } from '../helpers/managed.js';
@@ -349,5 +350,31 @@ describe('batch create, batch delete and export', () => {
     const del = await call(t.url, 'POST', '/instances/batch-delete', { token: admin, json: { instance_ids: [...ids, 999999] } });
     expect(del.body.data).toEqual({ deleted: ids, not_found: [999999] });
     expect((await call(t.url, 'POST', '/instances/batch-delete', { token: admin, json: { instance_ids: [] } })).status).toBe(400);
+  });
+});
+
+describe('a busy database', () => {
+  it('answers 503 in the error envelope when a write outlives its transaction timeout, and leaves the row as it was', { timeout: 30_000 }, async () => {
+    const cred = await credential(`${P}busy-cred`);
+    const created = await call(t.url, 'POST', '/api/instances', { token: admin, json: { name: `${P}busy`, db_type: 'mysql', host: '10.0.0.9', port: 3306, credential_id: cred } });
+    expect(created.status).toBe(201);
+    const id = created.body.data.id as number;
+    // Another session holds the row past the 5 s interactive-transaction timeout of the update.
+    const other = new pg.Client({ connectionString: t.databaseUrl });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT id FROM instances WHERE id = $1 FOR UPDATE', [id]);
+      const put = call(t.url, 'PUT', `/api/instances/${id}`, { token: admin, json: { description: 'late' } });
+      await new Promise((r) => setTimeout(r, 6000));
+      await other.query('COMMIT');
+      const res = await put;
+      expect(res.status, JSON.stringify(res.body)).toBe(503);
+      expect(res.body).toEqual({ status: 'error', success: false, error: 'DatabaseError', message: '数据库繁忙，请稍后重试', code: 503, details: {} });
+    } finally {
+      await other.end();
+    }
+    const after = await call(t.url, 'GET', `/api/instances/${id}`, { token: admin });
+    expect(after.body.data.description ?? null).toBeNull();
   });
 });

@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { call, gql, login } from '../helpers/http.js';
 
@@ -55,6 +57,17 @@ describe('/metrics', () => {
     expect(sample(text, 'whalefall_graphql_operation_duration_seconds_count', { operation: 'Broken', outcome: 'error' })).toBe(1);
     expect(text).toMatch(/^whalefall_db_pool_connections \d+/m);
     expect(text).toMatch(/^whalefall_process_resident_memory_bytes \d+/m);
+  });
+
+  it('reports the heap retained after the last full collection', async () => {
+    // A full GC in this process (the gateway under test runs in it): the figure is taken right after.
+    v8.setFlagsFromString('--expose-gc');
+    (vm.runInNewContext('gc') as () => void)();
+    await vi.waitFor(async () => {
+      const live = /^whalefall_heap_live_bytes (\S+)$/m.exec(await scrape())?.[1];
+      expect(Number(live)).toBeGreaterThan(1024 * 1024);
+      expect(Number(live)).toBeLessThan(v8.getHeapStatistics().total_heap_size);
+    });
   });
 
   it('counts open WebSocket connections and live log subscribers', async () => {
