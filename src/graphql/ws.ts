@@ -10,7 +10,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { AppDeps } from '../deps.js';
 import type { Ctx } from '../context.js';
-import { authenticateToken } from '../auth/authenticate.js';
+import { userForToken } from '../auth/authenticate.js';
+import { WsSessions } from './ws-sessions.js';
 import { bearerToken } from '../auth/tokens.js';
 import { wsAuthorization } from './yoga.js';
 import { RateLimitError } from '../lib/errors.js';
@@ -55,6 +56,7 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<object,
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: 1024 * 1024 });
   // Registered before graphql-ws' own listener, so its sends go through the batching wrapper.
   wss.on('connection', batchSends);
+  const sessions = new WsSessions(deps);
   const disposable = useServer(
     {
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
@@ -63,7 +65,9 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<object,
         const token = bearerToken(wsAuthorization(ctx.connectionParams));
         if (!token) return false;
         try {
-          await authenticateToken(deps.tokens, deps.authCache, token);
+          const verified = deps.tokens.verify(token, 'access');
+          const user = await userForToken(deps.authCache, verified);
+          sessions.add(ctx.extra.socket, verified, user.role);
           return true;
         } catch {
           return false;
@@ -116,6 +120,7 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<object,
   return {
     connections: () => wss.clients.size,
     close: async () => {
+      sessions.close();
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

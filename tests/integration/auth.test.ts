@@ -1,4 +1,5 @@
 import jwt from 'jsonwebtoken';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, ADMIN_PASSWORD, type TestApp } from '../helpers/test-app.js';
 import { call, eventually, gql, login, userWithRole } from '../helpers/http.js';
@@ -372,5 +373,56 @@ describe('login rate limit', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('live connections follow their login', () => {
+  /** A graphql-ws connection with one live subscription; `closed` settles with the close code and reason. */
+  async function liveConnection(token: string) {
+    const ws = new WebSocket(t.url.replace(/^http/, 'ws') + '/graphql', 'graphql-transport-ws');
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const acked = new Promise((resolve) => ws.once('message', resolve));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+    expect(JSON.parse(String(await acked))).toEqual({ type: 'connection_ack' });
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { logStream(module: "nothing_here") { dropped } }' } }));
+    return { ws, closed };
+  }
+  const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<'still open'>((r) => setTimeout(() => r('still open'), ms))]);
+
+  it('logout closes the connections of that login session only (4403)', async () => {
+    const ended = await login(t.url);
+    const kept = await login(t.url);
+    const a = await liveConnection(ended.access_token);
+    const b = await liveConnection(kept.access_token);
+    expect((await call(t.url, 'POST', '/auth/logout', { token: ended.access_token })).status).toBe(200);
+    expect(await within(a.closed, 5000)).toEqual({ code: 4403, reason: '令牌已失效，请重新登录' });
+    expect(await within(b.closed, 500)).toBe('still open');
+    b.ws.close();
+  });
+
+  it('disabling the user, changing their password or lowering their role closes their connections', async () => {
+    const admin = (await login(t.url)).access_token;
+    const u = await userWithRole(t.url, admin, 'user');
+    const c1 = await liveConnection(u.token);
+    expect((await call(t.url, 'PUT', `/api/users/${u.id}`, { token: admin, json: { role: 'viewer' } })).status).toBe(200);
+    expect(await within(c1.closed, 5000)).toEqual({ code: 4403, reason: '角色已变更，请重新连接' });
+
+    const fresh = await login(t.url, u.username, u.password);
+    const c2 = await liveConnection(fresh.access_token);
+    expect((await call(t.url, 'PUT', `/api/users/${u.id}`, { token: admin, json: { password: 'An0ther-Passw0rd' } })).status).toBe(200);
+    expect((await within(c2.closed, 5000) as { code: number }).code).toBe(4403);
+
+    const again = await login(t.url, u.username, 'An0ther-Passw0rd');
+    const c3 = await liveConnection(again.access_token);
+    expect((await call(t.url, 'POST', `/api/users/${u.id}/toggle-status`, { token: admin })).status).toBe(200);
+    expect(await within(c3.closed, 5000)).toEqual({ code: 4403, reason: '账户已被禁用' });
+  });
+
+  it('closes a connection when its access token expires', async () => {
+    const shortLived = jwt.sign({ typ: 'access', ver: 0, fam: FAMILY }, SECRET, { subject: '1', issuer: 'whalefall', expiresIn: 2, jwtid: '0b6f3a52-6f38-4d7e-9a51-2c1d0e9f8a7b' });
+    const c = await liveConnection(shortLived);
+    expect(await within(c.closed, 500)).toBe('still open');
+    expect(await within(c.closed, 6000)).toEqual({ code: 4403, reason: '令牌已过期' });
   });
 });
