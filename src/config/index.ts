@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
   DATABASE_QUERY_TIMEOUT_MS: int(0, 3_600_000).default(60_000),
+  DATABASE_STARTUP_TIMEOUT_MS: int(0, 3_600_000).default(60_000),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]*$/).default('whalefall:'),
   MONGODB_URL: optionalUrl(['mongodb://', 'mongodb+srv://']),
@@ -102,6 +103,8 @@ export type Config = Readonly<{
   databaseConnectTimeoutMs: number;
   /** Client-side deadline of one platform database query (ms, 0 = none): a server that stops answering fails the request. */
   databaseQueryTimeoutMs: number;
+  /** How long start-up waits for an unreachable platform database before giving up (ms, 0 = no wait). */
+  databaseStartupTimeoutMs: number;
   redisUrl?: string;
   redisKeyPrefix: string;
   mongodbUrl?: string;
@@ -206,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
     databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+    databaseStartupTimeoutMs: e.DATABASE_STARTUP_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     mongodbUrl: e.MONGODB_URL,

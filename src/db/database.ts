@@ -8,6 +8,7 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import type { Config } from '../config/index.js';
 import { startEmbeddedPostgres } from './embedded.js';
 import { migrate } from './migrations.js';
+import { isDatabaseUnavailable } from '../lib/errors.js';
 
 export interface Database {
   prisma: PrismaClient;
@@ -40,6 +41,7 @@ export async function openDatabase(config: Config, log: (msg: string) => void): 
   const url = config.databaseUrl ?? embedded!.url;
   try {
     if (embedded) log(`no DATABASE_URL: using the embedded PostgreSQL in ${config.dataDir}`);
+    else await waitForDatabase(url, config, log);
     const { applied } = await migrate(url, log);
     if (applied.length) log(`database schema up to date (${applied.length} migration(s) applied)`);
     const prismaPool = new pg.Pool(platformPoolConfig(config, url, config.databasePoolSize));
@@ -63,5 +65,29 @@ export async function openDatabase(config: Config, log: (msg: string) => void): 
   } catch (err) {
     await embedded?.close();
     throw err;
+  }
+}
+
+/**
+ * Start-up waits for a database that is not reachable yet (a server still starting, a container
+ * started before its database), retrying with backoff up to DATABASE_STARTUP_TIMEOUT_MS, instead of
+ * exiting at once. Errors that waiting cannot fix (wrong password, unknown database) fail at once.
+ */
+export async function waitForDatabase(url: string, config: Pick<Config, 'databaseConnectTimeoutMs' | 'databaseStartupTimeoutMs'>, log: (msg: string) => void): Promise<void> {
+  const deadline = Date.now() + config.databaseStartupTimeoutMs;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: config.databaseConnectTimeoutMs });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return;
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() + delay > deadline) throw err;
+      log(`platform database not reachable yet (${(err as Error).message || (err as { code?: string }).code}), retrying in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
 }

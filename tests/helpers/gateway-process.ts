@@ -56,8 +56,9 @@ export function baseEnv(extra: Record<string, string | undefined>): Record<strin
 /**
  * Starts `src/main.ts` and resolves once it listens (the port is read from its start-up log line).
  * Rejects with the process output when it exits first or does not listen within `timeoutMs`.
+ * `onOutput` sees the output so far whenever the process writes (to act on a start-up stage).
  */
-export function spawnGateway(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<GatewayProcess> {
+export function spawnGateway(env: Record<string, string | undefined>, timeoutMs = 60_000, opts: { onOutput?: (all: string) => void } = {}): Promise<GatewayProcess> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wf-proc-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: baseEnv({ DATA_DIR: dataDir, ...env }),
@@ -69,6 +70,7 @@ export function spawnGateway(env: Record<string, string | undefined>, timeoutMs 
   const append = (d: Buffer) => {
     out += d.toString();
     if (out.length > 2_000_000) out = out.slice(-1_000_000);
+    opts.onOutput?.(out);
   };
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
