@@ -12,9 +12,9 @@ const PAGE = 5000;
 
 export interface CurrentAssignment {
   id: number;
-  account_id: number;
-  classification_id: number;
-  assignment_type: string;
+  accountId: number;
+  classificationId: number;
+  manual: boolean;
 }
 
 export type AccountRow = Record<string, unknown> & { id: number; db_type: DbType };
@@ -33,19 +33,21 @@ export function scopeSql(scope: AutoClassifyScope, params: unknown[], alias = 'a
 
 /**
  * Active assignments in scope, deleted accounts' included, in account order: the batch walks them
- * in step with the accounts it reads.
+ * in step with the accounts it reads. Read as arrays and sorted here: a batch's assignments are
+ * inserted in account order, so the rows come nearly sorted and the sort is cheap, where the
+ * database would sort ~170k rows on disk (work_mem) and build an object per row.
  */
 export async function readCurrentAssignments(db: pg.ClientBase, scope: AutoClassifyScope): Promise<CurrentAssignment[]> {
   const params: unknown[] = [];
-  const { rows } = await db.query<CurrentAssignment>(
-    `SELECT s.id, s.account_id, s.classification_id, s.assignment_type
-       FROM account_classification_assignments s
-       JOIN current_account_sync_data a ON a.id = s.account_id JOIN instances i ON i.id = a.instance_id
-      WHERE s.is_active AND ${scopeSql(scope, params, 'a', true)}
-      ORDER BY s.account_id`,
-    params,
-  );
-  return rows;
+  const { rows } = await db.query<[number, number, number, boolean]>({
+    text: `SELECT s.id, s.account_id, s.classification_id, s.assignment_type = 'manual'
+             FROM account_classification_assignments s
+             JOIN current_account_sync_data a ON a.id = s.account_id JOIN instances i ON i.id = a.instance_id
+            WHERE s.is_active AND ${scopeSql(scope, params, 'a', true)}`,
+    values: params,
+    rowMode: 'array',
+  });
+  return rows.map(([id, accountId, classificationId, manual]) => ({ id, accountId, classificationId, manual })).sort((x, y) => x.accountId - y.accountId);
 }
 
 /**

@@ -160,7 +160,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     let cursor = 0;
     /** Auto assignments of accounts before `accountId` that were not evaluated (deleted, out of the read): removed. */
     const skipTo = (current: CurrentAssignment[], accountId: number, toRemove: number[]) => {
-      for (; cursor < current.length && current[cursor]!.account_id < accountId; cursor++) if (current[cursor]!.assignment_type !== 'manual') toRemove.push(current[cursor]!.id);
+      for (; cursor < current.length && current[cursor]!.accountId < accountId; cursor++) if (!current[cursor]!.manual) toRemove.push(current[cursor]!.id);
     };
     for await (const rows of accountPages(reader, scope, columns, wait)) {
       if (writes.error) break;
@@ -186,11 +186,11 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
         // inactive now, or of db types outside the scope, are not evaluated: only auto assignments
         // the batch could have produced are reconsidered.
         const held: number[] = [];
-        for (; cursor < current.length && current[cursor]!.account_id === row.id; cursor++) {
+        for (; cursor < current.length && current[cursor]!.accountId === row.id; cursor++) {
           const s = current[cursor]!;
-          held.push(s.classification_id);
-          if (s.assignment_type === 'manual') continue;
-          if (classes.includes(s.classification_id)) kept++;
+          held.push(s.classificationId);
+          if (s.manual) continue;
+          if (classes.includes(s.classificationId)) kept++;
           else toRemove.push(s.id);
         }
         if (classes.length) matchedAccounts++;
