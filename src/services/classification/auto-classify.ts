@@ -22,7 +22,7 @@ import { DB_TYPES, type DbType } from '../../adapters/types.js';
 import { ConflictError, ValidationError } from '../../lib/errors.js';
 import { accountPages, readCurrentAssignments, type CurrentAssignment } from './account-reader.js';
 import { AssignmentWrites, type NewAssignment } from './assignment-writes.js';
-import { columnsFor, compileRule, factsOf, fieldsOf, normalizeRule, type EvalOptions, type Predicate } from './rule-expression.js';
+import { columnsFor, compileRule, factsReader, fieldsOf, normalizeRule, type EvalOptions, type Predicate } from './rule-expression.js';
 
 export type BatchType = 'manual' | 'scheduled' | 'api' | 'after_sync';
 
@@ -133,6 +133,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     // Only the columns the rules look at are read and parsed (type_specific, say, can be large).
     const fieldsByType = new Map([...byType].map(([t, rs]) => [t, new Set(rs.flatMap((r) => [...r.fields]))]));
     const columns = [...new Set([...fieldsByType].flatMap(([t, f]) => columnsFor(t, f)))];
+    const readFacts = new Map([...fieldsByType].map(([t, f]) => [t, factsReader(t, f, evalOpts)]));
 
     // One pass over the accounts in scope, in id order: per account, the classifications it matches
     // with the first matching rule of each, compared at once with its active assignments (read in
@@ -174,7 +175,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
         const classes: number[] = [];
         const ruleIds: number[] = [];
         if (typeRules) {
-          const facts = factsOf(row.db_type, row, fieldsByType.get(row.db_type), evalOpts);
+          const facts = readFacts.get(row.db_type)!(row);
           for (const rule of typeRules) {
             if (classes.includes(rule.classificationId) || !rule.predicate(facts)) continue;
             classes.push(rule.classificationId);
