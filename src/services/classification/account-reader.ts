@@ -17,6 +17,12 @@ export interface CurrentAssignment {
   manual: boolean;
 }
 
+/** Where the batch reads: its reader connection, or the batch connection's queue (see auto-classify.ts). */
+export interface Reader {
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+  query<R extends unknown[]>(config: pg.QueryArrayConfig): Promise<pg.QueryArrayResult<R>>;
+}
+
 export type AccountRow = Record<string, unknown> & { id: number; db_type: DbType };
 
 /**
@@ -37,7 +43,7 @@ export function scopeSql(scope: AutoClassifyScope, params: unknown[], alias = 'a
  * inserted in account order, so the rows come nearly sorted and the sort is cheap, where the
  * database would sort ~170k rows on disk (work_mem) and build an object per row.
  */
-export async function readCurrentAssignments(db: pg.ClientBase, scope: AutoClassifyScope): Promise<CurrentAssignment[]> {
+export async function readCurrentAssignments(db: Reader, scope: AutoClassifyScope): Promise<CurrentAssignment[]> {
   const params: unknown[] = [];
   const { rows } = await db.query<[number, number, number, boolean]>({
     text: `SELECT s.id, s.account_id, s.classification_id, s.assignment_type = 'manual'
@@ -55,16 +61,16 @@ export async function readCurrentAssignments(db: pg.ClientBase, scope: AutoClass
  * db_type). The next page is requested as soon as one arrives, so the database reads it while the
  * caller evaluates this one; `waitMs` accumulates the time spent waiting for pages.
  */
-export async function* accountPages(db: pg.ClientBase, scope: AutoClassifyScope, columns: string[], wait: { waitMs: number }): AsyncGenerator<AccountRow[]> {
+export async function* accountPages(db: Reader, scope: AutoClassifyScope, columns: string[], wait: { waitMs: number }): AsyncGenerator<AccountRow[]> {
   const select = ['a.id', 'a.db_type', ...columns.map((c) => `a.${c}`)].join(', ');
   const page = (after: number) => {
     const params: unknown[] = [];
     const where = scopeSql(scope, params);
-    const p = db.query<AccountRow>(
-      `SELECT ${select} FROM current_account_sync_data a JOIN instances i ON i.id = a.instance_id
-        WHERE ${where} AND a.id > $${params.push(after)} ORDER BY a.id LIMIT ${PAGE}`,
-      params,
-    );
+    const p = db.query<AccountRow>({
+      text: `SELECT ${select} FROM current_account_sync_data a JOIN instances i ON i.id = a.instance_id
+              WHERE ${where} AND a.id > $${params.push(after)} ORDER BY a.id LIMIT ${PAGE}`,
+      values: params,
+    });
     p.catch(() => {}); // awaited below; an abandoned prefetch (the batch failed) must not go unhandled
     return p;
   };

@@ -83,6 +83,26 @@ export class AssignmentWrites {
     this.queue('SET LOCAL session_replication_role = origin');
   }
 
+  /**
+   * A read on the batch connection, after the writes queued so far (the embedded database serves one
+   * session: there the batch reads on this connection too).
+   */
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+  query<R extends unknown[]>(config: pg.QueryArrayConfig): Promise<pg.QueryArrayResult<R>>;
+  query(config: pg.QueryConfig | pg.QueryArrayConfig): Promise<pg.QueryResult | pg.QueryArrayResult> {
+    const p = this.tail.then(() => {
+      if (this.firstError) throw this.firstError;
+      return this.client.query(config as pg.QueryConfig);
+    });
+    this.tail = p.then(
+      () => {},
+      (err: Error) => {
+        this.firstError ??= err;
+      },
+    );
+    return p;
+  }
+
   /** Waits for every queued write; returns how many assignments were inserted. */
   async finish(): Promise<{ added: number }> {
     await this.tail;

@@ -116,7 +116,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
   deps.logger.info({ module: 'account_classification', event: 'batch_started', batch_id: batchId, batch_type: batchType, instance_id: scope.instanceId ?? null, db_type: scope.dbType ?? null, actor_id: actor?.id ?? null }, '自动分类开始');
 
   const client = await deps.pool.connect();
-  let reader: pg.PoolClient | null = null;
+  let readerClient: pg.PoolClient | null = null;
   let failed = false;
   try {
     await client.query('BEGIN');
@@ -129,7 +129,10 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     for (const r of rules) byType.set(r.dbType, [...(byType.get(r.dbType) ?? []), r]);
 
     const writes = await AssignmentWrites.open(client, batchId);
-    reader = await deps.pool.connect();
+    // The embedded database serves one session at a time: a second connection would wait for this
+    // transaction, so there the batch reads on its own connection, between its writes.
+    if (!deps.embeddedDatabase) readerClient = await deps.pool.connect();
+    const reader = readerClient ?? writes;
     // Only the columns the rules look at are read and parsed (type_specific, say, can be large).
     const fieldsByType = new Map([...byType].map(([t, rs]) => [t, new Set(rs.flatMap((r) => [...r.fields]))]));
     const columns = [...new Set([...fieldsByType].flatMap(([t, f]) => columnsFor(t, f)))];
@@ -148,9 +151,9 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     const wait = { waitMs: 0 };
     const phases = { readMs: 0, evaluateMs: 0, writeMs: 0 };
     const t0 = performance.now();
-    // The transaction's connection has nothing to write yet: it reads the active assignments while
-    // the reader reads the first page.
-    const currentP = readCurrentAssignments(client, scope);
+    // The batch connection has nothing to write yet: it reads the active assignments while the
+    // reader reads the first page.
+    const currentP = readCurrentAssignments(writes, scope);
     currentP.catch(() => {});
     const awaitCurrent = async () => {
       const c0 = performance.now();
@@ -250,7 +253,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
   } finally {
     client.release();
     // After a failure the reader may still be running a prefetched page: closed rather than reused.
-    reader?.release(failed);
+    readerClient?.release(failed);
   }
 }
 
