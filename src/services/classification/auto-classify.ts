@@ -49,7 +49,10 @@ export interface BatchResult {
   byClassification: Array<{ classificationId: number; name: string; matched: number }>;
   errors: Array<{ ruleId: number; error: string }>;
   durationMs: number;
-  /** Where the time went: reading accounts, evaluating rules, comparing and writing. */
+  /**
+   * Where the time went: waiting for accounts (and the active assignments), evaluating and comparing,
+   * and waiting at the end for the writes still queued (the others overlap the reading).
+   */
   phases: { readMs: number; evaluateMs: number; writeMs: number };
 }
 
