@@ -300,6 +300,38 @@ describe('auto-classify batches', () => {
     expect(await active()).toBe(0);
   });
 
+  it('insert assignments that the foreign keys still cover: a deleted account takes them along, a deleted classification too', async () => {
+    // Accounts loaded behind the gateway's back (as a bulk load would), matched by a new rule.
+    const pool = t.app.deps.pool;
+    const ghosts = (
+      await pool.query<{ id: number }>(
+        `INSERT INTO current_account_sync_data (instance_id, db_type, username, host, is_superuser, is_locked, is_active)
+         SELECT $1, 'postgresql', $2 || g, '%', false, false, true FROM generate_series(1, 3) g RETURNING id`,
+        [pgInstance, `${P}ghost`],
+      )
+    ).rows.map((r) => r.id);
+    const cls = (await call(t.url, 'POST', `${AC}/classifications`, { token: admin, json: { name: `${P}ghosts` } })).body.data.classification.id;
+    await call(t.url, 'POST', `${AC}/rules`, { token: admin, json: { classification_id: cls, db_type: 'postgresql', rule_name: 'ghosts', rule_expression: { field: 'username', op: 'matches', value: `${P}ghost*` } } });
+    const batch = await autoClassify({ instance_id: pgInstance });
+    const rows = () => pool.query<{ account_id: number; batch_id: string }>('SELECT account_id, batch_id FROM account_classification_assignments WHERE classification_id = $1 ORDER BY account_id', [cls]);
+    expect((await rows()).rows).toEqual(ghosts.map((id) => ({ account_id: id, batch_id: batch.batch_id })));
+
+    // ON DELETE CASCADE from the account, and from the classification, as the constraints say.
+    await pool.query('DELETE FROM current_account_sync_data WHERE id = $1', [ghosts[0]]);
+    expect((await rows()).rows.map((r) => r.account_id)).toEqual(ghosts.slice(1));
+    const { rows: fks } = await pool.query(
+      `SELECT conname FROM pg_constraint WHERE conrelid = 'account_classification_assignments'::regclass AND contype = 'f' AND convalidated ORDER BY 1`,
+    );
+    expect(fks.map((f) => f.conname)).toEqual([
+      'account_classification_assignments_account_id_fkey',
+      'account_classification_assignments_assigned_by_fkey',
+      'account_classification_assignments_classification_id_fkey',
+    ]);
+    expect((await call(t.url, 'DELETE', `${AC}/classifications/${cls}?cascade=true`, { token: admin })).status).toBe(200);
+    expect((await rows()).rows).toEqual([]);
+    await pool.query('DELETE FROM current_account_sync_data WHERE id = ANY($1::int[])', [ghosts]);
+  });
+
   it('logs each batch start and end', async () => {
     const { batch_id } = await autoClassify();
     await t.app.deps.logSink.flush();

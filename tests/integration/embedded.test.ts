@@ -70,6 +70,10 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
       json: { username: 'laptop_dba', password: 'Str0ngPass', role: 'user' },
     });
     expect(created.status).toBe(201);
+    // Auto-classification on the one-session embedded database (it used to wait on itself forever).
+    const batch = await call(first.url!, 'POST', '/account-classification/auto-classify', { token: login.body.data.access_token, json: {} });
+    expect(batch.status, JSON.stringify(batch.body)).toBe(200);
+    expect(batch.body.data).toMatchObject({ total_accounts: 0, total_classifications_added: 0 });
 
     // A second gateway on the same data directory is refused with a clear message.
     const second = await startGateway();

@@ -20,7 +20,9 @@ import type { AppDeps } from '../../deps.js';
 import type { AuthUser } from '../../auth/permissions.js';
 import { DB_TYPES, type DbType } from '../../adapters/types.js';
 import { ConflictError, ValidationError } from '../../lib/errors.js';
-import { columnsFor, compileRule, factsOf, fieldsOf, normalizeRule, type EvalOptions, type Predicate } from './rule-expression.js';
+import { accountPages, readCurrentAssignments, type CurrentAssignment } from './account-reader.js';
+import { AssignmentWrites, type NewAssignment } from './assignment-writes.js';
+import { columnsFor, compileRule, factsReader, fieldsOf, normalizeRule, type EvalOptions, type Predicate } from './rule-expression.js';
 
 export type BatchType = 'manual' | 'scheduled' | 'api' | 'after_sync';
 
@@ -47,11 +49,13 @@ export interface BatchResult {
   byClassification: Array<{ classificationId: number; name: string; matched: number }>;
   errors: Array<{ ruleId: number; error: string }>;
   durationMs: number;
-  /** Where the time went: reading accounts, evaluating rules, comparing and writing. */
+  /**
+   * Where the time went: waiting for accounts (and the active assignments), evaluating and comparing,
+   * and waiting at the end for the writes still queued (the others overlap the reading).
+   */
   phases: { readMs: number; evaluateMs: number; writeMs: number };
 }
 
-const PAGE = 5000;
 /** pg_advisory_xact_lock key of auto-classification ("classify" in ASCII). */
 const LOCK_KEY = 0x636c6173;
 
@@ -63,12 +67,18 @@ interface CompiledRule {
   fields: Set<string>;
 }
 
+/**
+ * The active rules in scope, compiled, in priority order. Their classifications are locked FOR KEY
+ * SHARE until the batch ends, as the foreign-key check of each new assignment would lock them: the
+ * batch's inserts rely on it (see assignment-writes.ts).
+ */
 async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, errors: BatchResult['errors'], opts: EvalOptions): Promise<{ rules: CompiledRule[]; names: Map<number, string> }> {
   const { rows } = await client.query<{ id: number; classification_id: number; db_type: string; rule_expression: unknown; name: string }>(
     `SELECT r.id, r.classification_id, r.db_type, r.rule_expression, c.name
        FROM classification_rules r JOIN account_classifications c ON c.id = r.classification_id
       WHERE r.is_active AND c.is_active ${scope.dbType ? 'AND r.db_type = $1' : ''}
-      ORDER BY c.priority DESC, r.created_at ASC, r.id ASC`,
+      ORDER BY c.priority DESC, r.created_at ASC, r.id ASC
+        FOR KEY SHARE OF c`,
     scope.dbType ? [scope.dbType] : [],
   );
   const rules: CompiledRule[] = [];
@@ -86,30 +96,6 @@ async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, er
     }
   }
   return { rules, names };
-}
-
-/** One number per (account, classification): ids stay below 2^31 and 2^20, the product below 2^53. */
-const pairKey = (accountId: number, classificationId: number) => accountId * 1_048_576 + classificationId;
-
-/** Active assignments in scope, deleted accounts' included: their auto assignments are removed. */
-async function readCurrentAssignments(deps: AppDeps, scope: AutoClassifyScope) {
-  const params: unknown[] = [];
-  const { rows } = await deps.pool.query<{ id: number; account_id: number; classification_id: number; assignment_type: string }>(
-    `SELECT s.id, s.account_id, s.classification_id, s.assignment_type
-       FROM account_classification_assignments s
-       JOIN current_account_sync_data a ON a.id = s.account_id JOIN instances i ON i.id = a.instance_id
-      WHERE s.is_active AND ${scopeSql(scope, params, 'a', true)}`,
-    params,
-  );
-  return rows;
-}
-
-function scopeSql(scope: AutoClassifyScope, params: unknown[], alias = 'a', includeDeleted = false): string {
-  const c = includeDeleted ? ['i.is_active', 'i.deleted_at IS NULL'] : [`NOT ${alias}.is_deleted`, 'i.is_active', 'i.deleted_at IS NULL'];
-  if (scope.instanceId) c.push(`${alias}.instance_id = $${params.push(scope.instanceId)}`);
-  if (scope.instanceIds) c.push(`${alias}.instance_id = ANY($${params.push(scope.instanceIds)}::int[])`);
-  if (scope.dbType) c.push(`${alias}.db_type = $${params.push(scope.dbType)}`);
-  return c.join(' AND ');
 }
 
 export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batchType: BatchType, actor: AuthUser | null, opts: AutoClassifyOptions = {}): Promise<BatchResult> {
@@ -133,6 +119,8 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
   deps.logger.info({ module: 'account_classification', event: 'batch_started', batch_id: batchId, batch_type: batchType, instance_id: scope.instanceId ?? null, db_type: scope.dbType ?? null, actor_id: actor?.id ?? null }, '自动分类开始');
 
   const client = await deps.pool.connect();
+  let readerClient: pg.PoolClient | null = null;
+  let failed = false;
   try {
     await client.query('BEGIN');
     const { rows: lockRows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_KEY]);
@@ -143,94 +131,101 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     const byType = new Map<DbType, CompiledRule[]>();
     for (const r of rules) byType.set(r.dbType, [...(byType.get(r.dbType) ?? []), r]);
 
-    // The active assignments of the accounts in scope are read on a second connection while this
-    // one reads the accounts (the advisory lock keeps other batches out meanwhile).
-    const currentP = readCurrentAssignments(deps, scope);
-    currentP.catch(() => {});
-
-    // 1. Evaluate, in one pass over the accounts in scope: per account, the classifications it
-    //    matches with the first matching rule of each (a few small arrays per account, no big keyed map).
-    const matches = new Map<number, { classes: number[]; rules: number[] }>();
-    let totalAccounts = 0;
-    const phases = { readMs: 0, evaluateMs: 0, writeMs: 0 };
+    const writes = await AssignmentWrites.open(client, batchId);
+    // The embedded database serves one session at a time: a second connection would wait for this
+    // transaction, so there the batch reads on its own connection, between its writes.
+    if (!deps.embeddedDatabase) readerClient = await deps.pool.connect();
+    const reader = readerClient ?? writes;
     // Only the columns the rules look at are read and parsed (type_specific, say, can be large).
     const fieldsByType = new Map([...byType].map(([t, rs]) => [t, new Set(rs.flatMap((r) => [...r.fields]))]));
-    const columns = [...new Set([...fieldsByType].flatMap(([t, f]) => columnsFor(t, f)))].map((c) => `a.${c}`);
-    const page = (after: number) => {
-      const params: unknown[] = [];
-      const where = scopeSql(scope, params);
-      return client.query<Record<string, unknown> & { id: number; db_type: DbType }>(
-        `SELECT ${['a.id', 'a.db_type', ...columns].join(', ')} FROM current_account_sync_data a JOIN instances i ON i.id = a.instance_id
-          WHERE ${where} AND a.id > $${params.push(after)} ORDER BY a.id LIMIT ${PAGE}`,
-        params,
-      );
-    };
-    // The next page is requested before this one is evaluated, so the database reads while we compute.
-    let r0 = performance.now();
-    let pending = page(0);
-    for (;;) {
-      const { rows } = await pending;
-      const e0 = performance.now();
-      phases.readMs += e0 - r0;
-      r0 = e0;
-      if (rows.length === PAGE) pending = page(rows[rows.length - 1]!.id);
-      totalAccounts += rows.length;
-      for (const row of rows) {
-        const typeRules = byType.get(row.db_type);
-        if (!typeRules) continue;
-        const facts = factsOf(row.db_type, row, fieldsByType.get(row.db_type), evalOpts);
-        let m: { classes: number[]; rules: number[] } | undefined;
-        for (const rule of typeRules) {
-          if (m?.classes.includes(rule.classificationId) || !rule.predicate(facts)) continue;
-          if (!m) matches.set(row.id, (m = { classes: [], rules: [] }));
-          m.classes.push(rule.classificationId);
-          m.rules.push(rule.id);
-        }
-      }
-      phases.evaluateMs += performance.now() - e0;
-      if (rows.length < PAGE) break;
-    }
-    const w0 = performance.now();
+    const columns = [...new Set([...fieldsByType].flatMap(([t, f]) => columnsFor(t, f)))];
+    const readFacts = new Map([...fieldsByType].map(([t, f]) => [t, factsReader(t, f, evalOpts)]));
 
-    // 2. Compare with the active assignments of the accounts in scope.
-    const current = await currentP;
-    const present = new Set<number>();
-    const toRemove: number[] = [];
+    // One pass over the accounts in scope, in id order: per account, the classifications it matches
+    // with the first matching rule of each, compared at once with its active assignments (read in
+    // the same order, walked in step), and the page's changes queued on the batch transaction: the
+    // database writes them while the reader connection reads the next page and Node evaluates it
+    // (the advisory lock keeps other batches out meanwhile).
+    let totalAccounts = 0;
+    let matchedAccounts = 0;
     let kept = 0;
-    for (const s of current) {
-      present.add(pairKey(s.account_id, s.classification_id));
-      if (s.assignment_type === 'manual') continue;
-      // Rules of a classification that is inactive now, or of db types outside the scope, are not
-      // evaluated: only auto assignments the batch could have produced are reconsidered.
-      if (matches.get(s.account_id)?.classes.includes(s.classification_id)) kept++;
-      else toRemove.push(s.id);
-    }
-    const toAdd: Array<{ accountId: number; classificationId: number; ruleId: number }> = [];
+    let removed = 0;
     const perClass = new Map<number, number>();
-    for (const [accountId, m] of matches) {
-      m.classes.forEach((classificationId, i) => {
-        perClass.set(classificationId, (perClass.get(classificationId) ?? 0) + 1);
-        if (!present.has(pairKey(accountId, classificationId))) toAdd.push({ accountId, classificationId, ruleId: m.rules[i]! });
-      });
+    const wait = { waitMs: 0 };
+    const phases = { readMs: 0, evaluateMs: 0, writeMs: 0 };
+    const t0 = performance.now();
+    // The batch connection has nothing to write yet: it reads the active assignments while the
+    // reader reads the first page.
+    const currentP = readCurrentAssignments(writes, scope);
+    currentP.catch(() => {});
+    const awaitCurrent = async () => {
+      const c0 = performance.now();
+      const current = await currentP;
+      wait.waitMs += performance.now() - c0;
+      return current;
+    };
+    let cursor = 0;
+    /** Auto assignments of accounts before `accountId` that were not evaluated (deleted, out of the read): removed. */
+    const skipTo = (current: CurrentAssignment[], accountId: number, toRemove: number[]) => {
+      for (; cursor < current.length && current[cursor]!.accountId < accountId; cursor++) if (!current[cursor]!.manual) toRemove.push(current[cursor]!.id);
+    };
+    for await (const rows of accountPages(reader, scope, columns, wait)) {
+      if (writes.error) break;
+      const current = await awaitCurrent();
+      totalAccounts += rows.length;
+      const toRemove: number[] = [];
+      const toAdd: NewAssignment[] = [];
+      for (const row of rows) {
+        skipTo(current, row.id, toRemove);
+        const typeRules = byType.get(row.db_type);
+        const classes: number[] = [];
+        const ruleIds: number[] = [];
+        if (typeRules) {
+          const facts = readFacts.get(row.db_type)!(row);
+          for (const rule of typeRules) {
+            if (classes.includes(rule.classificationId) || !rule.predicate(facts)) continue;
+            classes.push(rule.classificationId);
+            ruleIds.push(rule.id);
+          }
+        }
+        // Its active assignments: an auto one is kept while it matches; any one (manual too) stands
+        // for its classification, so no auto duplicate is added. Rules of a classification that is
+        // inactive now, or of db types outside the scope, are not evaluated: only auto assignments
+        // the batch could have produced are reconsidered.
+        const held: number[] = [];
+        for (; cursor < current.length && current[cursor]!.accountId === row.id; cursor++) {
+          const s = current[cursor]!;
+          held.push(s.classificationId);
+          if (s.manual) continue;
+          if (classes.includes(s.classificationId)) kept++;
+          else toRemove.push(s.id);
+        }
+        if (classes.length) matchedAccounts++;
+        classes.forEach((classificationId, i) => {
+          perClass.set(classificationId, (perClass.get(classificationId) ?? 0) + 1);
+          if (!held.includes(classificationId)) toAdd.push({ accountId: row.id, classificationId, ruleId: ruleIds[i]! });
+        });
+      }
+      writes.deactivate(toRemove);
+      writes.insert(toAdd);
+      removed += toRemove.length;
     }
-
-    // 3. Write: deactivate, insert, record the matches, in the same transaction.
-    if (toRemove.length) await client.query('UPDATE account_classification_assignments SET is_active = false, updated_at = now() WHERE id = ANY($1::int[])', [toRemove]);
-    if (toAdd.length) {
-      await client.query(
-        `INSERT INTO account_classification_assignments (account_id, classification_id, rule_id, assignment_type, batch_id, is_active, confidence_score)
-         SELECT a, c, r, 'auto', $4, true, 1.0 FROM unnest($1::int[], $2::int[], $3::int[]) AS t(a, c, r)`,
-        [toAdd.map((m) => m.accountId), toAdd.map((m) => m.classificationId), toAdd.map((m) => m.ruleId), batchId],
-      );
-    }
+    const rest: number[] = [];
+    skipTo(await awaitCurrent(), Infinity, rest);
+    writes.deactivate(rest);
+    removed += rest.length;
+    const w0 = performance.now();
+    phases.readMs = wait.waitMs;
+    phases.evaluateMs = w0 - t0 - wait.waitMs;
+    const { added } = await writes.finish();
     phases.writeMs = performance.now() - w0;
     const result: BatchResult = {
       batchId,
       totalAccounts,
-      matchedAccounts: matches.size,
+      matchedAccounts,
       totalRules: rules.length,
-      added: toAdd.length,
-      removed: toRemove.length,
+      added,
+      removed,
       kept,
       byClassification: [...perClass].map(([classificationId, n]) => ({ classificationId, name: names.get(classificationId) ?? '', matched: n })),
       errors,
@@ -240,7 +235,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     await client.query(
       `UPDATE classification_batches SET status = 'completed', completed_at = now(), updated_at = now(), total_accounts = $2, matched_accounts = $3,
               failed_accounts = 0, total_rules = $4, active_rules = $4, batch_details = $5 WHERE batch_id = $1`,
-      [batchId, totalAccounts, matches.size, rules.length, JSON.stringify(detailsOf(result))],
+      [batchId, totalAccounts, matchedAccounts, rules.length, JSON.stringify(detailsOf(result))],
     );
     await client.query('COMMIT');
     deps.metrics.classifyDuration.observe({ batch_type: batchType, outcome: 'completed' }, result.durationMs / 1000);
@@ -250,6 +245,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     );
     return result;
   } catch (err) {
+    failed = true;
     await client.query('ROLLBACK').catch(() => {});
     await deps.prisma.classificationBatch
       .update({ where: { batchId }, data: { status: 'failed', completedAt: new Date(), errorMessage: (err as Error).message.slice(0, 2000) } })
@@ -259,6 +255,8 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     throw err;
   } finally {
     client.release();
+    // After a failure the reader may still be running a prefetched page: closed rather than reused.
+    readerClient?.release(failed);
   }
 }
 

@@ -265,10 +265,14 @@ function compileNode(dbType: DbType, tree: RuleNode, opts: EvalOptions & { now: 
     }
     default: {
       const wanted = (Array.isArray(c.value) ? c.value : [c.value]).map((v) => v.toUpperCase());
-      const has = (a: AccountFacts, n: string) => namesOf((a.get(c.field) as Set<string> | undefined) ?? EMPTY, n, mysqlPrivileges);
-      if (c.op === 'has' || c.op === 'has_any') return (a) => wanted.some((n) => has(a, n));
-      if (c.op === 'has_all') return (a) => wanted.every((n) => has(a, n));
-      return (a) => !wanted.some((n) => has(a, n));
+      const names = (a: AccountFacts) => (a.get(c.field) as Set<string> | undefined) ?? EMPTY;
+      const any = (set: Set<string>) => wanted.some((n) => namesOf(set, n, mysqlPrivileges));
+      if (c.op === 'has' || c.op === 'has_any') return (a) => any(names(a));
+      if (c.op === 'has_all') return (a) => {
+        const set = names(a);
+        return wanted.every((n) => namesOf(set, n, mysqlPrivileges));
+      };
+      return (a) => !any(names(a));
     }
   }
 }
@@ -300,17 +304,27 @@ export function fieldsOf(tree: RuleNode, out = new Set<string>()): Set<string> {
  * field of its type or only `fields` (a batch reads and parses just what its rules look at).
  */
 export function factsOf(dbType: DbType, row: Record<string, unknown>, fields?: ReadonlySet<string>, opts: EvalOptions = {}): AccountFacts {
-  const facts: AccountFacts = new Map();
-  for (const f of CATALOGUE[dbType]) {
-    if (fields && !fields.has(f.name)) continue;
-    const raw = f.key ? (row[f.column] as Record<string, unknown> | null)?.[f.key] : row[f.column];
-    if (f.derive === 'password_expired') facts.set(f.name, passwordExpired(row, opts.now ?? Date.now()));
-    else if (f.kind === 'boolean') facts.set(f.name, raw === true);
-    else if (f.kind === 'string') facts.set(f.name, typeof raw === 'string' ? raw : '');
-    else if (f.kind === 'date') facts.set(f.name, timeOf(raw));
-    else facts.set(f.name, namesIn(f.kind, raw));
-  }
-  return facts;
+  return factsReader(dbType, fields, opts)(row);
+}
+
+/**
+ * factsOf for many rows of one type: the fields to build are picked once, not per row (a batch
+ * builds the facts of every account in scope).
+ */
+export function factsReader(dbType: DbType, fields?: ReadonlySet<string>, opts: EvalOptions = {}): (row: Record<string, unknown>) => AccountFacts {
+  const specs = CATALOGUE[dbType].filter((f) => !fields || fields.has(f.name));
+  return (row) => {
+    const facts: AccountFacts = new Map();
+    for (const f of specs) {
+      const raw = f.key ? (row[f.column] as Record<string, unknown> | null)?.[f.key] : row[f.column];
+      if (f.derive === 'password_expired') facts.set(f.name, passwordExpired(row, opts.now ?? Date.now()));
+      else if (f.kind === 'boolean') facts.set(f.name, raw === true);
+      else if (f.kind === 'string') facts.set(f.name, typeof raw === 'string' ? raw : '');
+      else if (f.kind === 'date') facts.set(f.name, timeOf(raw));
+      else facts.set(f.name, namesIn(f.kind, raw));
+    }
+    return facts;
+  };
 }
 
 /** A stored moment (Date from the driver, ISO string from JSON) as epoch ms; null when unknown. */

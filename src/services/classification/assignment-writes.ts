@@ -1,0 +1,128 @@
+/**
+ * The writes of an auto-classification batch, queued on its transaction's connection while the
+ * batch goes on reading and evaluating (the database writes one page while Node evaluates the next).
+ *
+ * Inserting ~170k assignments spent most of its time in the per-row foreign-key triggers (three
+ * RI checks per row: account, classification, assigner; bench/classify measured them at two thirds
+ * of the insert). When the session may set session_replication_role (a superuser, or
+ * `GRANT SET ON PARAMETER session_replication_role`), the inserts run with the row triggers off and
+ * take the same guarantee set-wise, in the insert statement itself:
+ *  - the accounts are locked FOR KEY SHARE (what the RI check takes): until the batch commits none
+ *    can be deleted, and a delete waiting on the lock then cascades to the new rows, as ever;
+ *  - rows whose account is gone by then are left out (a full run would have removed them anyway);
+ *  - the classifications are locked FOR KEY SHARE by the batch when it reads the rules, and only
+ *    their ids are inserted; assigned_by is NULL for auto assignments (nothing to check).
+ * The constraints themselves stay (ON DELETE CASCADE included): every other writer is checked as
+ * before. Without the privilege the plain insert runs, with its row checks.
+ */
+import type pg from 'pg';
+
+export interface NewAssignment {
+  accountId: number;
+  classificationId: number;
+  ruleId: number;
+}
+
+const INSERT_COLUMNS = 'account_id, classification_id, rule_id, assignment_type, batch_id, is_active, confidence_score';
+
+/**
+ * Whether this session may switch off row triggers for its own statements: a superuser may, others
+ * when granted SET on session_replication_role (PostgreSQL 15 and later). Asked, not tried: a
+ * refused SET would put an error in the server log on every batch.
+ */
+async function maySkipRowTriggers(client: pg.PoolClient): Promise<boolean> {
+  const { rows } = await client.query<{ su: boolean; v15: boolean }>(
+    `SELECT current_setting('is_superuser') = 'on' AS su, current_setting('server_version_num')::int >= 150000 AS v15`,
+  );
+  if (rows[0]!.su) return true;
+  if (!rows[0]!.v15) return false;
+  const { rows: granted } = await client.query<{ ok: boolean }>(`SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok`);
+  return granted[0]!.ok;
+}
+
+export class AssignmentWrites {
+  private tail: Promise<void> = Promise.resolve();
+  private firstError: Error | null = null;
+  private addedRows = 0;
+
+  private constructor(
+    private readonly client: pg.PoolClient,
+    private readonly batchId: string,
+    private readonly setWise: boolean,
+  ) {}
+
+  /** `client` is in the batch's transaction, which holds FOR KEY SHARE locks on the classifications. */
+  static async open(client: pg.PoolClient, batchId: string): Promise<AssignmentWrites> {
+    return new AssignmentWrites(client, batchId, await maySkipRowTriggers(client));
+  }
+
+  /** The first write that failed (the transaction is aborted then, so later statements fail too). */
+  get error(): Error | null {
+    return this.firstError;
+  }
+
+  deactivate(ids: number[]): void {
+    if (ids.length) this.queue('UPDATE account_classification_assignments SET is_active = false, updated_at = now() WHERE id = ANY($1::int[])', [ids]);
+  }
+
+  insert(rows: NewAssignment[]): void {
+    if (!rows.length) return;
+    const params = [rows.map((m) => m.accountId), rows.map((m) => m.classificationId), rows.map((m) => m.ruleId), this.batchId];
+    const values = `SELECT t.a, t.c, t.r, 'auto', $4, true, 1.0 FROM unnest($1::int[], $2::int[], $3::int[]) AS t(a, c, r)`;
+    if (!this.setWise) {
+      this.queue(`INSERT INTO account_classification_assignments (${INSERT_COLUMNS}) ${values}`, params, true);
+      return;
+    }
+    this.queue('SET LOCAL session_replication_role = replica');
+    this.queue(
+      `WITH locked AS (SELECT id FROM current_account_sync_data WHERE id = ANY($1::int[]) FOR KEY SHARE)
+       INSERT INTO account_classification_assignments (${INSERT_COLUMNS}) ${values} JOIN locked ON locked.id = t.a`,
+      params,
+      true,
+    );
+    this.queue('SET LOCAL session_replication_role = origin');
+  }
+
+  /**
+   * A read on the batch connection, after the writes queued so far (the embedded database serves one
+   * session: there the batch reads on this connection too).
+   */
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+  query<R extends unknown[]>(config: pg.QueryArrayConfig): Promise<pg.QueryArrayResult<R>>;
+  query(config: pg.QueryConfig | pg.QueryArrayConfig): Promise<pg.QueryResult | pg.QueryArrayResult> {
+    const p = this.tail.then(() => {
+      if (this.firstError) throw this.firstError;
+      return this.client.query(config as pg.QueryConfig);
+    });
+    this.tail = p.then(
+      () => {},
+      (err: Error) => {
+        this.firstError ??= err;
+      },
+    );
+    return p;
+  }
+
+  /** Waits for every queued write; returns how many assignments were inserted. */
+  async finish(): Promise<{ added: number }> {
+    await this.tail;
+    if (this.firstError) throw this.firstError;
+    return { added: this.addedRows };
+  }
+
+  /** Statements run one after another (pg would queue them too, but that is deprecated). */
+  private queue(sql: string, params?: unknown[], counts = false): void {
+    this.tail = this.tail.then(() =>
+      this.firstError
+        ? undefined // the transaction is aborted: nothing more can run in it
+        : this.client.query(sql, params).then(
+            (r) => {
+              if (counts) this.addedRows += r.rowCount ?? 0;
+            },
+            (err: Error) => {
+              this.firstError = err;
+            },
+          ),
+    );
+  }
+}
