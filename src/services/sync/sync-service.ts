@@ -196,7 +196,7 @@ export async function syncOneInstance(deps: AppDeps, instanceId: number, session
       `采集账号缺少可选权限，部分信息为未知: ${optional.join('；')}`,
     );
   }
-  const counts = await applySnapshot(deps.prisma, instance, snapshot.accounts, sessionId);
+  const counts = await applySnapshot(deps.pool, instance, snapshot.accounts, sessionId);
   const now = new Date();
   await deps.prisma.instance.update({
     where: { id: instanceId },
