@@ -100,6 +100,17 @@ interface UserRow {
   is_role?: string;
 }
 
+/** The mysql.user columns UserRow reads; which of them exist depends on the engine and its version. */
+const USER_COLUMNS = ['User', 'Host', 'Super_priv', 'Grant_priv', 'account_locked', 'plugin', 'password_last_changed', 'password_lifetime', 'password_expired', 'is_role'];
+
+/** The select list of USER_COLUMNS that this server's mysql.user has: `SELECT *` made the driver
+ * decode ~45 unused columns of every account (a third of the catalog read of 10,000 accounts). */
+async function userColumns(c: mysql.Connection): Promise<string> {
+  const [, fields] = await c.query({ sql: 'SELECT * FROM mysql.user LIMIT 0', timeout: STATEMENT_TIMEOUT_MS });
+  const present = new Set((fields ?? []).map((f) => f.name));
+  return USER_COLUMNS.filter((col) => present.has(col)).map((col) => `\`${col}\``).join(', ');
+}
+
 /**
  * MariaDB ≥ 10.4 keeps password aging in mysql.global_priv's JSON only (its mysql.user view has no
  * password_last_changed): password_last_changed in Unix seconds (0 = expired by PASSWORD EXPIRE),
@@ -225,7 +236,13 @@ async function version(c: mysql.Connection) {
 /** SHOW GRANTS of each account, in one round trip (a connection opened with multipleStatements). */
 async function showGrants(c: mysql.Connection, users: UserRow[]): Promise<mysql.RowDataPacket[][]> {
   const sql = users.map(() => 'SHOW GRANTS FOR ?@?').join('; ');
-  const [results] = await c.query<mysql.RowDataPacket[][] | mysql.RowDataPacket[]>({ sql, timeout: STATEMENT_TIMEOUT_MS }, users.flatMap((u) => [u.User, u.Host]));
+  // Each answer's one column is named after its account ("Grants for a@%"), so mysql2 would generate
+  // and compile a row parser per account (its parser cache is keyed by column names): most of the
+  // CPU of a 10,000-account read. disableEval reads the rows with its generic parser instead.
+  const [results] = await c.query<mysql.RowDataPacket[][] | mysql.RowDataPacket[]>(
+    { sql, timeout: STATEMENT_TIMEOUT_MS, disableEval: true } as mysql.QueryOptions,
+    users.flatMap((u) => [u.User, u.Host]),
+  );
   // mysql2 answers a single statement with its rows, several with one row list each.
   return users.length === 1 ? [results as mysql.RowDataPacket[]] : (results as mysql.RowDataPacket[][]);
 }
@@ -310,7 +327,7 @@ export const mysqlAdapter: DbAdapter = {
       const rights = assertRequiredRights('mysql', await readRights(first, v.raw));
       const f = compileFilter('User', filter, () => '?');
       const [users] = await first.query<mysql.RowDataPacket[]>(
-        { sql: `SELECT * FROM mysql.user WHERE User <> '' AND ${f.sql} ORDER BY User, Host`, timeout: STATEMENT_TIMEOUT_MS },
+        { sql: `SELECT ${await userColumns(first)} FROM mysql.user WHERE User <> '' AND ${f.sql} ORDER BY User, Host`, timeout: STATEMENT_TIMEOUT_MS },
         f.params,
       );
       const accounts = (users as UserRow[]).filter((u) => u.is_role !== 'Y');
