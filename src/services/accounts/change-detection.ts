@@ -24,6 +24,10 @@ const SCOPED_FIELDS = {
   tablespace_privileges_oracle: 'tablespacePrivilegesOracle',
 } as const;
 
+/** [diff key, field] pairs, built once: diffAccount runs for every stored account on every sync. */
+const LIST_ENTRIES = Object.entries(LIST_FIELDS);
+const SCOPED_ENTRIES = Object.entries(SCOPED_FIELDS);
+
 /** The stored side: the same fields as UnifiedAccount, JSON columns possibly null. */
 export type StoredAccount = {
   isSuperuser: boolean;
@@ -57,7 +61,33 @@ const asScoped = (v: unknown): Record<string, string[]> => {
 };
 const asMap = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> => {
+  if (!v || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * True only when the two values certainly serialise alike (same primitives, arrays in the same order,
+ * objects with the same keys in any order): the cheap answer for unchanged values, which stable()
+ * would otherwise stringify on every sync. False means "compare with stable()", not "different".
+ */
+function surelyEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!surelyEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (!Object.hasOwn(b, k) || !surelyEqual(a[k], b[k])) return false;
+  return true;
+}
+
 function listDiff(oldV: unknown, newV: unknown): ListDiff | undefined {
+  if (surelyEqual(oldV, newV)) return undefined;
   const a = new Set(asList(oldV));
   const b = new Set(asList(newV));
   const added = [...b].filter((x) => !a.has(x)).sort();
@@ -66,6 +96,7 @@ function listDiff(oldV: unknown, newV: unknown): ListDiff | undefined {
 }
 
 function scopedDiff(oldV: unknown, newV: unknown): ScopedDiff | undefined {
+  if (surelyEqual(oldV, newV)) return undefined;
   const a = asScoped(oldV);
   const b = asScoped(newV);
   const added: Record<string, string[]> = {};
@@ -82,12 +113,13 @@ function scopedDiff(oldV: unknown, newV: unknown): ScopedDiff | undefined {
 const stable = (v: unknown): string => JSON.stringify(v, (_k, val) => (val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort()) : val));
 
 function mapDiff(oldV: unknown, newV: unknown): MapDiff | undefined {
+  if (surelyEqual(oldV, newV)) return undefined;
   const a = asMap(oldV);
   const b = asMap(newV);
   const added: Record<string, unknown> = {};
   const removed: Record<string, unknown> = {};
   for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (stable(a[k]) === stable(b[k])) continue;
+    if (surelyEqual(a[k], b[k]) || stable(a[k]) === stable(b[k])) continue;
     if (k in b) added[k] = b[k];
     if (k in a) removed[k] = a[k];
   }
@@ -99,11 +131,11 @@ export function diffAccount(stored: StoredAccount, fresh: UnifiedAccount): Accou
   const privilege: AccountDiff['privilege'] = {};
   const other: AccountDiff['other'] = {};
   if (stored.isSuperuser !== fresh.isSuperuser) privilege.is_superuser = { old: stored.isSuperuser, new: fresh.isSuperuser };
-  for (const [key, field] of Object.entries(LIST_FIELDS)) {
+  for (const [key, field] of LIST_ENTRIES) {
     const d = listDiff(stored[field], fresh[field]);
     if (d) privilege[key] = d;
   }
-  for (const [key, field] of Object.entries(SCOPED_FIELDS)) {
+  for (const [key, field] of SCOPED_ENTRIES) {
     const d = scopedDiff(stored[field], fresh[field]);
     if (d) privilege[key] = d;
   }

@@ -130,7 +130,7 @@ export async function runRecord(deps: AppDeps, rec: ClaimedRecord): Promise<void
     const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [INSTANCE_LOCK_NS, rec.instanceId]);
     if (!got.rows[0]?.ok) throw new ConflictError('该实例正在被另一个同步任务处理，已跳过');
     try {
-      const { missingOptionalRights, ...counts } = await syncOneInstance(deps, rec.instanceId, sessionId);
+      const { missingOptionalRights, phasesMs, ...counts } = await syncOneInstance(deps, rec.instanceId, sessionId);
       await updateRecord(deps, sessionId, rec.id, {
         status: 'completed',
         completedAt: new Date(),
@@ -140,7 +140,7 @@ export async function runRecord(deps: AppDeps, rec: ClaimedRecord): Promise<void
         accountsDeleted: counts.removed,
         syncDetails: { ...counts, ...(missingOptionalRights.length ? { missing_optional_rights: missingOptionalRights } : {}) } as Prisma.InputJsonValue,
       });
-      log.info({ ...counts, duration_ms: Date.now() - started.getTime() }, `实例账户同步完成: ${rec.instanceName}`);
+      log.info({ ...counts, duration_ms: Date.now() - started.getTime(), phases_ms: phasesMs }, `实例账户同步完成: ${rec.instanceName}`);
       await checkDriftAfterSync(deps, rec.instanceId, sessionId); // never throws; under the instance lock, before the session settles
       deps.metrics.syncDuration.observe({ db_type: dbType, outcome: 'completed' }, (Date.now() - started.getTime()) / 1000);
       await evaluateAlertsAfterSync(deps, sessionId, rec.instanceId); // never throws; before the session settles
@@ -170,13 +170,19 @@ export async function runRecord(deps: AppDeps, rec: ClaimedRecord): Promise<void
  * read without its required rights (MissingRightsError, nothing written), and an empty read of an
  * instance that has accounts is refused as well (EmptySnapshotError), whatever its cause.
  */
-export async function syncOneInstance(deps: AppDeps, instanceId: number, sessionId: string): Promise<SnapshotCounts & { missingOptionalRights: string[] }> {
+export async function syncOneInstance(
+  deps: AppDeps,
+  instanceId: number,
+  sessionId: string,
+): Promise<SnapshotCounts & { missingOptionalRights: string[]; phasesMs: { read: number; write: number } }> {
   const instance = await deps.prisma.instance.findUnique({ where: { id: instanceId } });
   if (!instance || instance.deletedAt) throw new ResourceNotFoundError('实例不存在');
   const conn = await connInfoFor(deps, instance);
   const adapter = getAdapter(instance.dbType as DbType);
   const filter = await accountFilterFor(deps, instance.dbType as DbType);
   let snapshot;
+  // Where a slow sync spends its time (logged with the outcome): the engine's catalogs or our writes.
+  const t0 = performance.now();
   try {
     snapshot = await adapter.fetchAccounts(conn, filter);
   } catch (err) {
@@ -196,7 +202,9 @@ export async function syncOneInstance(deps: AppDeps, instanceId: number, session
       `采集账号缺少可选权限，部分信息为未知: ${optional.join('；')}`,
     );
   }
-  const counts = await applySnapshot(deps.prisma, instance, snapshot.accounts, sessionId);
+  const t1 = performance.now();
+  const counts = await applySnapshot(deps.pool, instance, snapshot.accounts, sessionId);
+  const phasesMs = { read: Math.round(t1 - t0), write: Math.round(performance.now() - t1) };
   const now = new Date();
   await deps.prisma.instance.update({
     where: { id: instanceId },
@@ -211,7 +219,7 @@ export async function syncOneInstance(deps: AppDeps, instanceId: number, session
       detailedVersion: snapshot.version.detailed.slice(0, 50),
     },
   });
-  return { ...counts, missingOptionalRights: optional };
+  return { ...counts, missingOptionalRights: optional, phasesMs };
 }
 
 /** The collector read no account at all from an instance whose stored snapshot has some. */
