@@ -191,20 +191,29 @@ interface RunStart {
 /** What beginRun() found: `go` = the run is recorded and holds the lease. */
 type Verdict = 'go' | 'busy' | 'missed' | 'stale' | 'inactive' | 'missing';
 
+/** Writes the Agenda job state in jsonb parameter `param` (see FireStateFold.saveSql), returning its id. */
+type AgendaSave = (param: string) => string;
+/** MongoDB store: Agenda saves its state itself (the parameter is always null). */
+const NO_AGENDA_SAVE: AgendaSave = (param) => `SELECT NULL::uuid AS id WHERE ${param}::jsonb IS NOT NULL AND FALSE`;
+
 /**
  * One round trip for the hot path of every fire and run-now: checks the definition (still pointing at
  * this Agenda job, still active), takes the job's lease if it is free or expired, and records the run
- * (a skipped one for a fire that finds the lease held or comes too late).
+ * (a skipped one for a fire that finds the lease held or comes too late). On PostgreSQL it also writes
+ * Agenda's start save of the fire (its next run), whatever the verdict; an Agenda job that no longer
+ * exists is stale (Agenda's own save would have failed the fire).
  * $1 job id, $2 Agenda job id (null for run-now), $3 trigger, $4 user id, $5 scheduled for,
- * $6 started at, $7 node, $8 lease ms, $9 misfire message (null when on time).
+ * $6 started at, $7 node, $8 lease ms, $9 misfire message (null when on time), $10 Agenda state (or null).
  */
-const BEGIN_RUN_SQL = `
-WITH job AS (
+const beginRunSql = (saveAgenda: AgendaSave) => `
+WITH agenda_saved AS (${saveAgenda('$10')}
+), job AS (
   SELECT id, task_type, args, is_enabled, is_paused, agenda_job_id, running_run_id, lease_expires_at
     FROM scheduled_jobs WHERE id = $1 FOR UPDATE
 ), verdict AS (
   SELECT job.*, CASE
       WHEN $2::text IS NOT NULL AND agenda_job_id IS DISTINCT FROM $2::text THEN 'stale'
+      WHEN $10::jsonb IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agenda_saved) THEN 'stale'
       WHEN NOT is_enabled OR ($3::text = 'scheduled' AND is_paused) THEN 'inactive'
       WHEN $9::text IS NOT NULL THEN 'missed'
       WHEN running_run_id IS NOT NULL AND lease_expires_at IS NOT NULL AND lease_expires_at >= now() THEN 'busy'
@@ -239,9 +248,13 @@ WITH job AS (
 SELECT v.verdict, v.task_type, v.args, v.running_run_id AS holder, (SELECT id FROM run) AS run_id, (SELECT id FROM interrupted) AS previous
   FROM verdict v`;
 
-/** Final state of a run (only while still `running`) and release of the job's lease, in one round trip. */
-const FINISH_RUN_SQL = `
-WITH r AS (
+/**
+ * Final state of a run (only while still `running`) and release of the job's lease, in one round trip;
+ * on PostgreSQL also Agenda's finish save of the fire ($8: unlocked, finished).
+ */
+const finishRunSql = (saveAgenda: AgendaSave) => `
+WITH agenda_saved AS (${saveAgenda('$8')}
+), r AS (
   UPDATE job_runs
      SET status = $2::"JobRunStatus", finished_at = now(),
          duration_ms = COALESCE($3::int, (extract(epoch FROM now() - started_at) * 1000)::int),
@@ -276,8 +289,8 @@ export class Scheduler {
   private state: State = 'idle';
   private stopping?: Promise<void>;
   private readonly active = new Map<number, ActiveRun>();
-  /** Agenda jobs this process is firing, until Agenda has saved their final state ('complete'). */
-  private readonly firing = new Set<string>();
+  /** The run statements for this job store (named: each connection parses them once). */
+  private runSql?: { begin: { name: string; text: string }; finish: { name: string; text: string } };
   private readonly fireTimes = new Map<string, Date | null | undefined>();
   private readonly scheduleCache = new Map<string, Schedule>();
   private readonly defined = new Set<string>();
@@ -355,10 +368,12 @@ export class Scheduler {
           onStoreError: (err) => this.storeError(err),
         });
         this.store = created;
+        const save = created.fireState?.saveSql ?? NO_AGENDA_SAVE;
+        this.runSql = {
+          begin: { name: `whalefall_begin_run_${created.kind}`, text: beginRunSql(save) },
+          finish: { name: `whalefall_finish_run_${created.kind}`, text: finishRunSql(save) },
+        };
         created.agenda.on('error', (err: Error) => this.storeError(err));
-        created.agenda.on('complete', (job: { attrs?: { _id?: unknown } }, remote?: boolean) => {
-          if (!remote && job?.attrs?._id) this.firing.delete(String(job.attrs._id));
-        });
         for (const t of this.registry.list()) this.define(t);
         await this.seedDefaults();
         await this.reconcile();
@@ -393,7 +408,6 @@ export class Scheduler {
     if (this.state !== 'running' || !this.store) return;
     try {
       const lost = await this.store.releaseLostLocks(2 * this.cfg.processEveryMs + 2000);
-      for (const id of lost) this.firing.delete(id);
       if (lost.length) this.log.warn({ node: this.node, agenda_job_ids: lost }, `已释放 ${lost.length} 个失效的任务锁 (数据库曾不可用)`);
     } catch {
       // The store is still away: the next sweep tries again.
@@ -431,8 +445,10 @@ export class Scheduler {
       while (this.active.size && Date.now() < deadline) {
         await Promise.race([Promise.allSettled([...this.active.values()].map((a) => a.done)), sleep(Math.max(1, deadline - Date.now()))]);
       }
-      // Agenda saves a finished job's state (and releases its lock) right after our handler returns.
-      while (this.firing.size > this.active.size && Date.now() < deadline) await sleep(10);
+      // Agenda saves a finished job's state (and releases its lock) right after our handler returns,
+      // and a fire whose start save was in flight when Agenda stopped reaches the handler only now:
+      // the pool must outlive both.
+      while (this.store && this.store.running() > this.active.size && Date.now() < deadline) await sleep(10);
       const overran = [...this.active.entries()];
       if (overran.length) {
         const agendaIds: string[] = [];
@@ -457,7 +473,6 @@ export class Scheduler {
       if (this.store) await Promise.race([this.store.close(), sleep(2000)]);
       if (this.pool) await Promise.race([this.pool.end().catch(() => {}), sleep(2000)]);
       this.fireTimes.clear();
-      this.firing.clear();
       this.state = 'stopped';
       if (wasStarted) log.info({ node: this.node, interrupted: overran.length }, '调度器已停止');
     })();
@@ -948,7 +963,6 @@ export class Scheduler {
   /** Agenda's handler for every fire of every task type. */
   private async onFire(job: Job<{ jobId: string }>): Promise<void> {
     const agendaId = String(job.attrs._id);
-    this.firing.add(agendaId);
     const firedAt = job.attrs.lastRunAt ?? new Date();
     const scheduledFor = new Date(this.fireTimes.get(agendaId) ?? firedAt);
     this.fireTimes.delete(agendaId);
@@ -959,7 +973,7 @@ export class Scheduler {
       lateMs > this.cfg.misfireGraceSeconds * 1000 ? `错过执行时间 (延迟 ${Math.round(lateMs / 1000)} 秒，超过 ${this.cfg.misfireGraceSeconds} 秒)，已跳过` : null;
     const b =
       typeof jobId === 'string'
-        ? await this.beginRun(jobId, { trigger: 'scheduled', actor: null, scheduledFor, startedAt: firedAt, agendaJob: job, missed })
+        ? await this.beginRun(jobId, { trigger: 'scheduled', actor: null, scheduledFor, startedAt: firedAt, agendaJob: job, missed, agendaState: this.store?.fireState?.takeStart(agendaId) })
         : ({ verdict: 'missing' } as const);
     switch (b.verdict) {
       case 'go':
@@ -990,11 +1004,20 @@ export class Scheduler {
    */
   private async beginRun(
     jobId: string,
-    o: { trigger: RunTrigger; actor: AuthUser | null; scheduledFor: Date | null; startedAt: Date; agendaJob?: Job<{ jobId: string }>; missed?: string | null },
+    o: {
+      trigger: RunTrigger;
+      actor: AuthUser | null;
+      scheduledFor: Date | null;
+      startedAt: Date;
+      agendaJob?: Job<{ jobId: string }>;
+      missed?: string | null;
+      /** Agenda's start save of the fire, written by this statement (FireStateFold.takeStart). */
+      agendaState?: string | null;
+    },
   ): Promise<{ verdict: Verdict; holder?: number | null; start?: RunStart }> {
-    const { rows } = await this.sql.query<{ verdict: Verdict; task_type: string; args: unknown; holder: number | null; run_id: number | null; previous: number | null }>(
-      BEGIN_RUN_SQL,
-      [
+    const { rows } = await this.sql.query<{ verdict: Verdict; task_type: string; args: unknown; holder: number | null; run_id: number | null; previous: number | null }>({
+      ...this.runSql!.begin,
+      values: [
         jobId,
         o.agendaJob ? String(o.agendaJob.attrs._id) : null,
         o.trigger,
@@ -1004,8 +1027,9 @@ export class Scheduler {
         this.node,
         this.cfg.lockLifetimeMs,
         o.missed ?? null,
+        o.agendaState ?? null,
       ],
-    );
+    });
     const r = rows[0];
     if (!r) return { verdict: 'missing' };
     if (r.verdict !== 'go') return { verdict: r.verdict, holder: r.holder };
@@ -1106,11 +1130,16 @@ export class Scheduler {
     const status = error !== undefined || outcome?.failed ? 'failed' : 'success';
     const durationMs = Date.now() - started;
     const result = { status, message: outcome?.message ?? null, error: error ?? (outcome?.failed ? outcome.message : null), result: outcome?.details, durationMs } as const;
+    // A fire's handler returns normally from here on: Agenda's finish save (unlock) goes in the same
+    // statement, and Agenda skips its own once that is written.
+    const fold = s.agendaJob ? this.store?.fireState : undefined;
+    const agendaState = fold?.finishState(s.agendaJob!.attrs, this.node) ?? null;
     // The run holds the job's lease until this is written: retried while the database is away, or
     // every later fire would be skipped as "still running" until the lease expired.
     for (let attempt = 0, until = Date.now() + this.cfg.lockLifetimeMs; ; attempt++) {
       try {
-        await this.finishRun(runId, jobId, result);
+        await this.finishRun(runId, jobId, result, agendaState);
+        if (agendaState) fold!.finished(String(s.agendaJob!.attrs._id));
         break;
       } catch (err) {
         if (attempt === 0) log.error({ ...ids, err }, `记录任务运行结果失败: ${(err as Error).message}`);
@@ -1129,16 +1158,13 @@ export class Scheduler {
     runId: number,
     jobId: string,
     r: { status: JobRun['status']; message?: string | null; error?: string | null; result?: Record<string, unknown>; durationMs?: number },
+    /** Agenda's finish save of the fire (FireStateFold.finishState), or null. */
+    agendaState: string | null = null,
   ): Promise<void> {
-    await this.sql.query(FINISH_RUN_SQL, [
-      runId,
-      r.status,
-      r.durationMs ?? null,
-      r.message ?? null,
-      r.error ?? null,
-      r.result ? JSON.stringify(r.result) : null,
-      jobId,
-    ]);
+    await this.sql.query({
+      ...this.runSql!.finish,
+      values: [runId, r.status, r.durationMs ?? null, r.message ?? null, r.error ?? null, r.result ? JSON.stringify(r.result) : null, jobId, agendaState],
+    });
   }
 }
 
