@@ -23,14 +23,15 @@ interface Repo {
 
 export interface FireStateFold {
   /**
-   * A data-modifying statement for a WITH clause: saves the job state in jsonb parameter `param`
-   * (null: saves nothing) as Agenda's saveJobState does, returning the id when the job still exists.
+   * A data-modifying statement for a WITH clause: saves the job states yielded by the query `states`
+   * (one jsonb column; null rows save nothing) as Agenda's saveJobState does, returning the ids of
+   * the jobs that still exist.
    */
-  saveSql(param: string): string;
-  /** Agenda's start save of this fire, now the caller's to write (null: Agenda already wrote it). */
-  takeStart(agendaId: string): string | null;
+  saveSql(states: string): string;
+  /** Agenda's start save of this fire (a state for saveSql), now the caller's to write (null: Agenda wrote it). */
+  takeStart(agendaId: string): AgendaState | null;
   /** The state Agenda saves when the handler of this fire succeeds (unlocked, finished now). */
-  finishState(job: JobParameters, lastModifiedBy: string): string;
+  finishState(job: JobParameters, lastModifiedBy: string): AgendaState;
   /** The caller wrote finishState(): Agenda's own finish save of this fire is skipped. */
   finished(agendaId: string): void;
   /** Called for every job this process locks (its next save is Agenda's start save). */
@@ -38,8 +39,10 @@ export interface FireStateFold {
 }
 
 /** saveJobState's columns, from the job's attributes (snake_case keys for jsonb_populate_record). */
-function stateJson(a: JobParameters, lastModifiedBy: string | undefined): string {
-  return JSON.stringify({
+export type AgendaState = Record<string, unknown>;
+
+function stateOf(a: JobParameters, lastModifiedBy: string | undefined): AgendaState {
+  return {
     id: String(a._id),
     name: a.name,
     locked_at: a.lockedAt || null,
@@ -51,14 +54,14 @@ function stateJson(a: JobParameters, lastModifiedBy: string | undefined): string
     failed_at: a.failedAt || null,
     last_finished_at: a.lastFinishedAt || null,
     last_modified_by: lastModifiedBy || null,
-  });
+  };
 }
 
 export function foldFireState(repo: Repo, table: string): FireStateFold {
   /** Locked by this process, start save not yet seen. */
   const fresh = new Set<string>();
   /** Start saves deferred to the caller's statement. */
-  const deferred = new Map<string, string>();
+  const deferred = new Map<string, AgendaState>();
   /** Fires whose finish the caller wrote. */
   const done = new Set<string>();
 
@@ -66,7 +69,7 @@ export function foldFireState(repo: Repo, table: string): FireStateFold {
   repo.saveJobState = async (job, options) => {
     const id = String(job._id);
     if (fresh.delete(id) && job.lockedAt) {
-      deferred.set(id, stateJson(job, options?.lastModifiedBy));
+      deferred.set(id, stateOf(job, options?.lastModifiedBy));
       return;
     }
     // Any later save (a touch, the finish) carries the whole state, the deferred start included.
@@ -87,12 +90,12 @@ export function foldFireState(repo: Repo, table: string): FireStateFold {
   };
 
   return {
-    saveSql: (param) => `
+    saveSql: (states) => `
 UPDATE "${table}" a
    SET locked_at = s.locked_at, next_run_at = s.next_run_at, last_run_at = s.last_run_at, progress = s.progress,
        fail_reason = s.fail_reason, fail_count = s.fail_count, failed_at = s.failed_at,
        last_finished_at = s.last_finished_at, last_modified_by = s.last_modified_by
-  FROM jsonb_populate_record(NULL::"${table}", ${param}::jsonb) s
+  FROM (${states}) AS x(state) CROSS JOIN LATERAL jsonb_populate_record(NULL::"${table}", x.state) s
  WHERE a.id = s.id AND a.name = s.name
 RETURNING a.id`,
     takeStart(agendaId) {
@@ -102,7 +105,7 @@ RETURNING a.id`,
     },
     finishState(job, lastModifiedBy) {
       // Job.run() after a successful handler: finished now, a failure count reset, then unlocked.
-      return stateJson({ ...job, lastFinishedAt: new Date(), failCount: job.failCount ? 0 : job.failCount, lockedAt: undefined }, lastModifiedBy);
+      return stateOf({ ...job, lastFinishedAt: new Date(), failCount: job.failCount ? 0 : job.failCount, lockedAt: undefined }, lastModifiedBy);
     },
     finished: (agendaId) => void done.add(agendaId),
     locked: (agendaId) => void fresh.add(agendaId),

@@ -24,6 +24,8 @@ import { AppError, ConflictError, ResourceNotFoundError, ValidationError } from 
 import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { Limiter } from '../../lib/rate-limit.js';
 import { createAgendaStore, type AgendaStore, type BackendKind } from '../../jobs/agenda.js';
+import type { AgendaState } from '../../jobs/agenda-fire-state.js';
+import { Batcher } from '../../lib/batcher.js';
 import { TaskRegistry, type TaskType } from '../../jobs/index.js';
 import type { RunTrigger, TaskContext, TaskOutcome } from '../../jobs/types.js';
 import {
@@ -191,52 +193,82 @@ interface RunStart {
 /** What beginRun() found: `go` = the run is recorded and holds the lease. */
 type Verdict = 'go' | 'busy' | 'missed' | 'stale' | 'inactive' | 'missing';
 
-/** Writes the Agenda job state in jsonb parameter `param` (see FireStateFold.saveSql), returning its id. */
-type AgendaSave = (param: string) => string;
-/** MongoDB store: Agenda saves its state itself (the parameter is always null). */
-const NO_AGENDA_SAVE: AgendaSave = (param) => `SELECT NULL::uuid AS id WHERE ${param}::jsonb IS NOT NULL AND FALSE`;
+/** Writes the Agenda job states yielded by a query (see FireStateFold.saveSql), returning their ids. */
+type AgendaSave = (states: string) => string;
+/** MongoDB store: Agenda saves its state itself (the states are always null). */
+const NO_AGENDA_SAVE: AgendaSave = (states) => `SELECT NULL::uuid AS id FROM (${states}) AS x(state) WHERE FALSE`;
+
+/** One fire or run-now to begin (a row of BEGIN_RUNS_SQL's input). */
+interface BeginInput {
+  job_id: string;
+  /** null for run-now */
+  agenda_job_id: string | null;
+  trigger: RunTrigger;
+  user_id: number | null;
+  scheduled_for: Date | null;
+  started_at: Date;
+  /** Misfire message (null when on time). */
+  missed: string | null;
+  /** Agenda's start save of the fire (FireStateFold.takeStart), or null. */
+  agenda: unknown;
+}
+
+interface BeginRow {
+  verdict: Verdict;
+  task_type: string;
+  args: unknown;
+  holder: number | null;
+  run_id: number | null;
+  previous: number | null;
+}
 
 /**
- * One round trip for the hot path of every fire and run-now: checks the definition (still pointing at
- * this Agenda job, still active), takes the job's lease if it is free or expired, and records the run
- * (a skipped one for a fire that finds the lease held or comes too late). On PostgreSQL it also writes
- * Agenda's start save of the fire (its next run), whatever the verdict; an Agenda job that no longer
- * exists is stale (Agenda's own save would have failed the fire).
- * $1 job id, $2 Agenda job id (null for run-now), $3 trigger, $4 user id, $5 scheduled for,
- * $6 started at, $7 node, $8 lease ms, $9 misfire message (null when on time), $10 Agenda state (or null).
+ * One statement begins every fire and run-now that arrived together (distinct jobs): checks each
+ * definition (still pointing at this Agenda job, still active), takes the job's lease if it is free
+ * or expired, and records the run (a skipped one for a fire that finds the lease held or comes too
+ * late). On PostgreSQL it also writes Agenda's start save of each fire (its next run), whatever the
+ * verdict; an Agenda job that no longer exists is stale (Agenda's own save would have failed the fire).
+ * Definitions are locked in id order, so concurrent statements of other replicas cannot deadlock.
+ * $1 inputs (jsonb array of BeginInput), $2 node, $3 lease ms. One row per input, by `n`.
  */
-const beginRunSql = (saveAgenda: AgendaSave) => `
-WITH agenda_saved AS (${saveAgenda('$10')}
+const beginRunsSql = (saveAgenda: AgendaSave) => `
+WITH input AS (
+  SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb)
+         AS (job_id text, agenda_job_id text, "trigger" text, user_id int, scheduled_for timestamptz, started_at timestamptz, missed text, agenda jsonb))
+       WITH ORDINALITY AS i(job_id, agenda_job_id, "trigger", user_id, scheduled_for, started_at, missed, agenda, n)
+), agenda_saved AS (${saveAgenda('SELECT agenda FROM input')}
 ), job AS (
   SELECT id, task_type, args, is_enabled, is_paused, agenda_job_id, running_run_id, lease_expires_at
-    FROM scheduled_jobs WHERE id = $1 FOR UPDATE
+    FROM scheduled_jobs WHERE id IN (SELECT job_id FROM input) ORDER BY id FOR UPDATE
 ), verdict AS (
-  SELECT job.*, CASE
-      WHEN $2::text IS NOT NULL AND agenda_job_id IS DISTINCT FROM $2::text THEN 'stale'
-      WHEN $10::jsonb IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agenda_saved) THEN 'stale'
-      WHEN NOT is_enabled OR ($3::text = 'scheduled' AND is_paused) THEN 'inactive'
-      WHEN $9::text IS NOT NULL THEN 'missed'
-      WHEN running_run_id IS NOT NULL AND lease_expires_at IS NOT NULL AND lease_expires_at >= now() THEN 'busy'
+  SELECT i.n, i.job_id, i."trigger", i.user_id, i.scheduled_for, i.started_at, i.missed,
+         job.task_type, job.args, job.running_run_id, CASE
+      WHEN job.id IS NULL THEN 'missing'
+      WHEN i.agenda_job_id IS NOT NULL AND job.agenda_job_id IS DISTINCT FROM i.agenda_job_id THEN 'stale'
+      WHEN i.agenda IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agenda_saved WHERE agenda_saved.id::text = i.agenda_job_id) THEN 'stale'
+      WHEN NOT job.is_enabled OR (i."trigger" = 'scheduled' AND job.is_paused) THEN 'inactive'
+      WHEN i.missed IS NOT NULL THEN 'missed'
+      WHEN job.running_run_id IS NOT NULL AND job.lease_expires_at IS NOT NULL AND job.lease_expires_at >= now() THEN 'busy'
       ELSE 'go' END AS verdict
-    FROM job
+    FROM input i LEFT JOIN job ON job.id = i.job_id
 ), run AS (
   INSERT INTO job_runs (job_id, task_type, "trigger", triggered_by, status, scheduled_for, started_at, finished_at, duration_ms, error, params, node)
-  SELECT id, task_type, $3::"JobRunTrigger", $4::int,
+  SELECT job_id, task_type, "trigger"::"JobRunTrigger", user_id,
          (CASE verdict WHEN 'go' THEN 'running' ELSE 'skipped' END)::"JobRunStatus",
-         $5::timestamptz, $6::timestamptz,
+         scheduled_for, started_at,
          CASE WHEN verdict <> 'go' THEN now() END,
          CASE WHEN verdict <> 'go' THEN 0 END,
-         CASE verdict WHEN 'busy' THEN '上一次运行 (#' || running_run_id || ') 尚未结束，跳过本次执行' WHEN 'missed' THEN $9::text END,
-         args, $7::text
+         CASE verdict WHEN 'busy' THEN '上一次运行 (#' || running_run_id || ') 尚未结束，跳过本次执行' WHEN 'missed' THEN missed END,
+         args, $2::text
     FROM verdict
-   WHERE verdict = 'go' OR ($3::text = 'scheduled' AND verdict IN ('busy', 'missed'))
-  RETURNING id
+   WHERE verdict = 'go' OR ("trigger" = 'scheduled' AND verdict IN ('busy', 'missed'))
+  RETURNING id, job_id
 ), lease AS (
   UPDATE scheduled_jobs s
-     SET running_run_id = run.id, lease_expires_at = now() + $8::int * interval '1 millisecond'
-    FROM run, verdict
-   WHERE s.id = verdict.id AND verdict.verdict = 'go'
-  RETURNING verdict.running_run_id AS previous
+     SET running_run_id = run.id, lease_expires_at = now() + $3::int * interval '1 millisecond'
+    FROM run JOIN verdict v ON v.job_id = run.job_id
+   WHERE s.id = v.job_id AND v.verdict = 'go'
+  RETURNING s.id
 ), interrupted AS (
   -- Taking over an expired lease: the run that held it is marked interrupted in the same statement.
   UPDATE job_runs p
@@ -245,24 +277,47 @@ WITH agenda_saved AS (${saveAgenda('$10')}
    WHERE v.verdict = 'go' AND p.id = v.running_run_id AND p.status = 'running'
   RETURNING p.id
 )
-SELECT v.verdict, v.task_type, v.args, v.running_run_id AS holder, (SELECT id FROM run) AS run_id, (SELECT id FROM interrupted) AS previous
-  FROM verdict v`;
+SELECT v.n, v.verdict, v.task_type, v.args, v.running_run_id AS holder, run.id AS run_id, interrupted.id AS previous
+  FROM verdict v LEFT JOIN run ON run.job_id = v.job_id LEFT JOIN interrupted ON interrupted.id = v.running_run_id
+ ORDER BY v.n`;
+
+/** One run to finish (a row of FINISH_RUNS_SQL's input). */
+interface FinishInput {
+  run_id: number;
+  job_id: string;
+  status: JobRun['status'];
+  duration_ms: number | null;
+  message: string | null;
+  error: string | null;
+  result: Record<string, unknown> | null;
+  /** Agenda's finish save of the fire (FireStateFold.finishState), or null. */
+  agenda: unknown;
+}
 
 /**
- * Final state of a run (only while still `running`) and release of the job's lease, in one round trip;
- * on PostgreSQL also Agenda's finish save of the fire ($8: unlocked, finished).
+ * One statement finishes every run that ended together: final state of each run (only while still
+ * `running`) and release of its job's lease; on PostgreSQL also Agenda's finish save of each fire
+ * (unlocked, finished). $1 inputs (jsonb array of FinishInput).
  */
-const finishRunSql = (saveAgenda: AgendaSave) => `
-WITH agenda_saved AS (${saveAgenda('$8')}
+const finishRunsSql = (saveAgenda: AgendaSave) => `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb)
+      AS i(run_id int, job_id text, status text, duration_ms int, message text, error text, result jsonb, agenda jsonb)
+), agenda_saved AS (${saveAgenda('SELECT agenda FROM input')}
 ), r AS (
-  UPDATE job_runs
-     SET status = $2::"JobRunStatus", finished_at = now(),
-         duration_ms = COALESCE($3::int, (extract(epoch FROM now() - started_at) * 1000)::int),
-         message = $4::text, error = $5::text, result = COALESCE($6::jsonb, result)
-   WHERE id = $1 AND status = 'running'
-  RETURNING id
+  UPDATE job_runs j
+     SET status = i.status::"JobRunStatus", finished_at = now(),
+         duration_ms = COALESCE(i.duration_ms, (extract(epoch FROM now() - j.started_at) * 1000)::int),
+         message = i.message, error = i.error, result = COALESCE(i.result, j.result)
+    FROM input i
+   WHERE j.id = i.run_id AND j.status = 'running'
+  RETURNING j.id
 )
-UPDATE scheduled_jobs SET running_run_id = NULL, lease_expires_at = NULL WHERE id = $7 AND running_run_id = $1`;
+UPDATE scheduled_jobs s SET running_run_id = NULL, lease_expires_at = NULL
+  FROM input i WHERE s.id = i.job_id AND s.running_run_id = i.run_id`;
+
+/** Most run starts (or ends) one statement writes. */
+const RUN_BATCH = 50;
 
 type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'abandoned';
 
@@ -289,8 +344,9 @@ export class Scheduler {
   private state: State = 'idle';
   private stopping?: Promise<void>;
   private readonly active = new Map<number, ActiveRun>();
-  /** The run statements for this job store (named: each connection parses them once). */
-  private runSql?: { begin: { name: string; text: string }; finish: { name: string; text: string } };
+  /** Run starts and ends, each a statement shared by all that arrive together (set up at start). */
+  private begins?: Batcher<BeginInput, BeginRow | undefined>;
+  private finishes?: Batcher<FinishInput, void>;
   private readonly fireTimes = new Map<string, Date | null | undefined>();
   private readonly scheduleCache = new Map<string, Schedule>();
   private readonly defined = new Set<string>();
@@ -368,11 +424,7 @@ export class Scheduler {
           onStoreError: (err) => this.storeError(err),
         });
         this.store = created;
-        const save = created.fireState?.saveSql ?? NO_AGENDA_SAVE;
-        this.runSql = {
-          begin: { name: `whalefall_begin_run_${created.kind}`, text: beginRunSql(save) },
-          finish: { name: `whalefall_finish_run_${created.kind}`, text: finishRunSql(save) },
-        };
+        this.prepareRunStatements(created);
         created.agenda.on('error', (err: Error) => this.storeError(err));
         for (const t of this.registry.list()) this.define(t);
         await this.seedDefaults();
@@ -1011,26 +1063,21 @@ export class Scheduler {
       startedAt: Date;
       agendaJob?: Job<{ jobId: string }>;
       missed?: string | null;
-      /** Agenda's start save of the fire, written by this statement (FireStateFold.takeStart). */
-      agendaState?: string | null;
+      /** Agenda's start save of the fire, written by the same statement (FireStateFold.takeStart). */
+      agendaState?: AgendaState | null;
     },
   ): Promise<{ verdict: Verdict; holder?: number | null; start?: RunStart }> {
-    const { rows } = await this.sql.query<{ verdict: Verdict; task_type: string; args: unknown; holder: number | null; run_id: number | null; previous: number | null }>({
-      ...this.runSql!.begin,
-      values: [
-        jobId,
-        o.agendaJob ? String(o.agendaJob.attrs._id) : null,
-        o.trigger,
-        o.actor?.id ?? null,
-        o.scheduledFor,
-        o.startedAt,
-        this.node,
-        this.cfg.lockLifetimeMs,
-        o.missed ?? null,
-        o.agendaState ?? null,
-      ],
+    if (!this.begins) throw new SchedulerUnavailableError('调度器未启动');
+    const r = await this.begins.run({
+      job_id: jobId,
+      agenda_job_id: o.agendaJob ? String(o.agendaJob.attrs._id) : null,
+      trigger: o.trigger,
+      user_id: o.actor?.id ?? null,
+      scheduled_for: o.scheduledFor,
+      started_at: o.startedAt,
+      missed: o.missed ?? null,
+      agenda: o.agendaState ?? null,
     });
-    const r = rows[0];
     if (!r) return { verdict: 'missing' };
     if (r.verdict !== 'go') return { verdict: r.verdict, holder: r.holder };
     if (r.previous !== null) this.log.warn({ job_id: jobId, run_id: r.previous, by_run_id: r.run_id }, `接管了过期的任务锁: ${jobId} (运行 #${r.previous} 已中断)`);
@@ -1159,12 +1206,46 @@ export class Scheduler {
     jobId: string,
     r: { status: JobRun['status']; message?: string | null; error?: string | null; result?: Record<string, unknown>; durationMs?: number },
     /** Agenda's finish save of the fire (FireStateFold.finishState), or null. */
-    agendaState: string | null = null,
+    agendaState: AgendaState | null = null,
   ): Promise<void> {
-    await this.sql.query({
-      ...this.runSql!.finish,
-      values: [runId, r.status, r.durationMs ?? null, r.message ?? null, r.error ?? null, r.result ? JSON.stringify(r.result) : null, jobId, agendaState],
+    if (!this.finishes) throw new SchedulerUnavailableError('调度器未启动');
+    await this.finishes.run({
+      run_id: runId,
+      job_id: jobId,
+      status: r.status,
+      duration_ms: r.durationMs ?? null,
+      message: r.message ?? null,
+      error: r.error ?? null,
+      result: r.result ?? null,
+      agenda: agendaState,
     });
+  }
+
+  /**
+   * Run starts and ends go through batchers: a burst of fires shares one statement per batch instead
+   * of a round trip (and a commit) each, and a lone fire is sent at once. Starts of the same job never
+   * share a batch (the statement's verdicts assume distinct jobs, like two statements in sequence).
+   */
+  private prepareRunStatements(store: AgendaStore): void {
+    const save = store.fireState?.saveSql ?? NO_AGENDA_SAVE;
+    // Named: each connection parses and plans them once.
+    const begin = { name: `whalefall_begin_runs_${store.kind}`, text: beginRunsSql(save) };
+    const finish = { name: `whalefall_finish_runs_${store.kind}`, text: finishRunsSql(save) };
+    this.begins = new Batcher<BeginInput, BeginRow | undefined>(
+      async (inputs) => {
+        const { rows } = await this.sql.query<BeginRow & { n: string }>({ ...begin, values: [JSON.stringify(inputs), this.node, this.cfg.lockLifetimeMs] });
+        const byN = new Map(rows.map((row) => [Number(row.n), row]));
+        return inputs.map((_, k) => byN.get(k + 1));
+      },
+      { max: RUN_BATCH, key: (i) => i.job_id },
+    );
+    this.finishes = new Batcher<FinishInput, void>(
+      async (inputs) => {
+        await this.sql.query({ ...finish, values: [JSON.stringify(inputs)] });
+        return inputs.map(() => undefined);
+      },
+      { max: RUN_BATCH },
+    );
   }
 }
 
