@@ -316,6 +316,8 @@ WITH input AS (
 UPDATE scheduled_jobs s SET running_run_id = NULL, lease_expires_at = NULL
   FROM input i WHERE s.id = i.job_id AND s.running_run_id = i.run_id`;
 
+/** Connections of the scheduler's pool at most (also well inside what embedded PGlite serves). */
+const SCHEDULER_POOL_MAX = 10;
 /** Most run starts (or ends) one statement writes. */
 const RUN_BATCH = 50;
 
@@ -337,8 +339,9 @@ export class Scheduler {
   private store?: AgendaStore;
   /**
    * The scheduler's own connections to the platform database: run bookkeeping on the hot path of
-   * every fire and, without MongoDB, Agenda's job store. Sized for SCHEDULER_CONCURRENCY so a burst of
-   * fires never queues behind API queries (or they behind it).
+   * every fire and, without MongoDB, Agenda's job store, so a burst of fires never queues behind API
+   * queries (or they behind it). Not one connection per running job: run starts and ends are batched
+   * (one statement in flight each), the rest is lock queries, lock renewals and the lost-lock sweep.
    */
   private pool?: pg.Pool;
   private state: State = 'idle';
@@ -403,8 +406,7 @@ export class Scheduler {
         platformPoolConfig(
           this.deps.config,
           this.opts.databaseUrl,
-          // PGlite serves a fixed number of connections for the whole process; stay well inside them.
-          this.opts.embedded ? Math.min(this.cfg.concurrency + 4, 16) : this.cfg.concurrency + 4,
+          Math.min(this.cfg.concurrency + 4, SCHEDULER_POOL_MAX),
         ),
       );
       pool.on('error', () => {}); // a dropped idle connection must not crash the process
