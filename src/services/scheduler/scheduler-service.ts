@@ -1235,7 +1235,8 @@ export class Scheduler {
     const finish = { name: `whalefall_finish_runs_${store.kind}`, text: finishRunsSql(save) };
     this.begins = new Batcher<BeginInput, BeginRow | undefined>(
       async (inputs) => {
-        const { rows } = await this.sql.query<BeginRow & { n: string }>({ ...begin, values: [JSON.stringify(inputs), this.node, this.cfg.lockLifetimeMs] });
+        const values = [JSON.stringify(inputs), this.node, this.cfg.lockLifetimeMs];
+        const { rows } = await retryDeadlock(() => this.sql.query<BeginRow & { n: string }>({ ...begin, values }));
         const byN = new Map(rows.map((row) => [Number(row.n), row]));
         return inputs.map((_, k) => byN.get(k + 1));
       },
@@ -1243,11 +1244,27 @@ export class Scheduler {
     );
     this.finishes = new Batcher<FinishInput, void>(
       async (inputs) => {
-        await this.sql.query({ ...finish, values: [JSON.stringify(inputs)] });
+        const values = [JSON.stringify(inputs)];
+        await retryDeadlock(() => this.sql.query({ ...finish, values }));
         return inputs.map(() => undefined);
       },
       { max: RUN_BATCH },
     );
+  }
+}
+
+/**
+ * A batch touches several jobs, so two replicas' statements can deadlock in rare interleavings (a
+ * run-now on one replica and fires on the other, across the same jobs): PostgreSQL then rolls one of
+ * them back whole, so it is simply sent again.
+ */
+async function retryDeadlock<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= 3) throw err;
+    }
   }
 }
 
