@@ -198,7 +198,7 @@ type AgendaSave = (states: string) => string;
 /** MongoDB store: Agenda saves its state itself (the states are always null). */
 const NO_AGENDA_SAVE: AgendaSave = (states) => `SELECT NULL::uuid AS id FROM (${states}) AS x(state) WHERE FALSE`;
 
-/** One fire or run-now to begin (a row of BEGIN_RUNS_SQL's input). */
+/** One fire or run-now to begin (a row of beginRunsSql's input). */
 interface BeginInput {
   job_id: string;
   /** null for run-now */
@@ -281,7 +281,7 @@ SELECT v.n, v.verdict, v.task_type, v.args, v.running_run_id AS holder, run.id A
   FROM verdict v LEFT JOIN run ON run.job_id = v.job_id LEFT JOIN interrupted ON interrupted.id = v.running_run_id
  ORDER BY v.n`;
 
-/** One run to finish (a row of FINISH_RUNS_SQL's input). */
+/** One run to finish (a row of finishRunsSql's input). */
 interface FinishInput {
   run_id: number;
   job_id: string;
@@ -1053,7 +1053,7 @@ export class Scheduler {
   }
 
   /**
-   * Checks the job, takes its no-overlap lease and records the run, in one statement (BEGIN_RUN_SQL).
+   * Checks the job, takes its no-overlap lease and records the run, in one statement shared with the starts that arrive together (beginRunsSql).
    * A lease that expired (its process stopped renewing it) is taken over and its run marked interrupted.
    */
   private async beginRun(
