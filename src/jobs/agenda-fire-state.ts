@@ -8,8 +8,9 @@
  *
  * The values are exactly the ones Agenda would have saved (taken from the job at the moment Agenda
  * asks to save it, or, for the finish, computed the way Agenda does after a successful handler). A
- * save that nobody takes over (no handler ran, the handler failed, the statement failed) is written by
- * Agenda as before.
+ * start save that nobody takes over (no handler ran, or it returned before recording the fire) goes
+ * with Agenda's next save of the fire, which carries the whole state; a finish nobody wrote (the
+ * handler failed, the statement failed) is saved by Agenda as before.
  */
 import type { JobParameters } from 'agenda';
 
