@@ -1230,9 +1230,11 @@ export class Scheduler {
    */
   private prepareRunStatements(store: AgendaStore): void {
     const save = store.fireState?.saveSql ?? NO_AGENDA_SAVE;
-    // Named: each connection parses and plans them once.
-    const begin = { name: `whalefall_begin_runs_${store.kind}`, text: beginRunsSql(save) };
-    const finish = { name: `whalefall_finish_runs_${store.kind}`, text: finishRunsSql(save) };
+    // Named: each connection parses and plans them once. Not on the embedded PGlite, which serves all
+    // connections from one session (a second connection preparing the same name would fail).
+    const named = (name: string, text: string) => (this.opts.embedded ? { text } : { name: `whalefall_${name}_${store.kind}`, text });
+    const begin = named('begin_runs', beginRunsSql(save));
+    const finish = named('finish_runs', finishRunsSql(save));
     this.begins = new Batcher<BeginInput, BeginRow | undefined>(
       async (inputs) => {
         const values = [JSON.stringify(inputs), this.node, this.cfg.lockLifetimeMs];
