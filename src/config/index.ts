@@ -79,7 +79,7 @@ const EnvSchema = z.object({
   SCHEDULER_ENABLED: bool.default('true'),
   SCHEDULER_PROCESS_EVERY_MS: int(50, 60_000).default(1000),
   SCHEDULER_LOCK_LIFETIME_MS: int(1000, 86_400_000).default(600_000),
-  SCHEDULER_CONCURRENCY: int(1, 200).default(10),
+  SCHEDULER_CONCURRENCY: int(1, 200).default(32),
   SCHEDULER_STOP_TIMEOUT_MS: int(0, 600_000).default(10_000),
   SCHEDULER_MISFIRE_GRACE_SECONDS: int(1, 86_400).default(300),
   SCHEDULER_RUN_LIMIT_PER_USER: int(1, 100_000).default(10),

@@ -14,6 +14,7 @@ import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import { MongoClient } from 'mongodb';
 import type pg from 'pg';
+import { foldFireState, type FireStateFold } from './agenda-fire-state.js';
 
 export type BackendKind = 'postgres' | 'mongo';
 
@@ -97,6 +98,13 @@ export interface AgendaStore {
    * Returns the ids released. PostgreSQL store only (MongoDB relies on the lock lifetime).
    */
   releaseLostLocks(graceMs: number): Promise<string[]>;
+  /** PostgreSQL store: Agenda's saves of a fire's state, for the scheduler's own run statements. */
+  fireState?: FireStateFold;
+  /**
+   * Jobs Agenda is running in this process, from the start of a fire until its final state is saved
+   * (also after agenda.stop(), which forgets its processor but not the jobs still running).
+   */
+  running(): number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -168,10 +176,16 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
     jobQueueFilling(name: string): Promise<void>;
     isJobQueueFilling: Map<string, boolean>;
     lockedJobs: unknown[];
+    runningJobs: unknown[];
     jobQueue: { length: number };
     isRunning: boolean;
   };
-  const processor = () => (agendaRef as unknown as { jobProcessor?: Processor } | undefined)?.jobProcessor;
+  let lastProcessor: Processor | undefined;
+  const processor = () => {
+    const p = (agendaRef as unknown as { jobProcessor?: Processor } | undefined)?.jobProcessor;
+    if (p) lastProcessor = p;
+    return p;
+  };
   let kickPending = false;
   const kick = () => {
     if (kickPending) return;
@@ -183,6 +197,7 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
     });
   };
   const repo = backend.repository;
+  const fireState = kind === 'postgres' ? foldFireState(repo as never, 'agenda_jobs') : undefined;
   const getNextJobToRun = repo.getNextJobToRun.bind(repo);
   // Agenda locks one job per round trip and asks again until none is left, so a burst of 1,000 due
   // jobs meant 1,000 sequential lock queries before the last could start. On PostgreSQL one query locks
@@ -202,6 +217,7 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
       return undefined;
     }
     if (job?._id) {
+      fireState?.locked(String(job._id));
       opts.onLocked?.(String(job._id), job.nextRunAt);
       if (job.nextRunAt && job.nextRunAt.getTime() <= Date.now()) kick();
     }
@@ -278,6 +294,8 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
     kind,
     description,
     isJobId: (id) => (kind === 'postgres' ? UUID.test(id) : OBJECT_ID.test(id)),
+    fireState,
+    running: () => (processor() ?? lastProcessor)?.runningJobs.length ?? 0,
     close: async () => {
       if (closed) return;
       closed = true;
@@ -309,6 +327,7 @@ export async function createAgendaStore(opts: AgendaStoreOptions): Promise<Agend
       return lost;
     },
     stopLocking: async () => {
+      processor(); // remembered for running() once Agenda has stopped
       locking = false;
       // Each in-flight query unlocks what it got (lockNext) before its promise settles.
       await Promise.allSettled([...lockQueries]);

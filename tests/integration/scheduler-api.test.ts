@@ -343,6 +343,15 @@ describe('firing', () => {
     // Consecutive fires 2 s apart, each at the time shown before it.
     for (let i = 1; i < 3; i++) expect(new Date(shown[i]!).getTime() - new Date(shown[i - 1]!).getTime()).toBe(2000);
     expect(fired.map((r) => r.status)).toEqual(['success', 'success', 'success']);
+    // Agenda's state of the fires (written by the run statements on PostgreSQL): last run and finish
+    // recorded, the next run the one shown, no failure.
+    const [state] = (
+      await t.app.deps.pool.query(`SELECT next_run_at, last_run_at, last_finished_at, fail_count FROM agenda_jobs WHERE data->>'jobId' = $1`, [job.id])
+    ).rows;
+    expect(state.last_run_at.getTime()).toBeGreaterThanOrEqual(new Date(fired[2].started_at).getTime());
+    expect(state.last_finished_at.getTime()).toBeGreaterThanOrEqual(new Date(fired[1].finished_at).getTime() - 1000);
+    expect(state.next_run_at.getTime()).toBeGreaterThanOrEqual(new Date(shown[3]!).getTime());
+    expect(state.fail_count ?? 0).toBe(0);
     await call(t.url, 'POST', `/api/jobs/${job.id}/disable`, { token: admin });
   });
 

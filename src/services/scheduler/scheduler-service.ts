@@ -24,6 +24,8 @@ import { AppError, ConflictError, ResourceNotFoundError, ValidationError } from 
 import { pageOf, windowOf, type Page } from '../../lib/pagination.js';
 import { Limiter } from '../../lib/rate-limit.js';
 import { createAgendaStore, type AgendaStore, type BackendKind } from '../../jobs/agenda.js';
+import type { AgendaState } from '../../jobs/agenda-fire-state.js';
+import { Batcher } from '../../lib/batcher.js';
 import { TaskRegistry, type TaskType } from '../../jobs/index.js';
 import type { RunTrigger, TaskContext, TaskOutcome } from '../../jobs/types.js';
 import {
@@ -191,43 +193,82 @@ interface RunStart {
 /** What beginRun() found: `go` = the run is recorded and holds the lease. */
 type Verdict = 'go' | 'busy' | 'missed' | 'stale' | 'inactive' | 'missing';
 
+/** Writes the Agenda job states yielded by a query (see FireStateFold.saveSql), returning their ids. */
+type AgendaSave = (states: string) => string;
+/** MongoDB store: Agenda saves its state itself (the states are always null). */
+const NO_AGENDA_SAVE: AgendaSave = (states) => `SELECT NULL::uuid AS id FROM (${states}) AS x(state) WHERE FALSE`;
+
+/** One fire or run-now to begin (a row of beginRunsSql's input). */
+interface BeginInput {
+  job_id: string;
+  /** null for run-now */
+  agenda_job_id: string | null;
+  trigger: RunTrigger;
+  user_id: number | null;
+  scheduled_for: Date | null;
+  started_at: Date;
+  /** Misfire message (null when on time). */
+  missed: string | null;
+  /** Agenda's start save of the fire (FireStateFold.takeStart), or null. */
+  agenda: unknown;
+}
+
+interface BeginRow {
+  verdict: Verdict;
+  task_type: string;
+  args: unknown;
+  holder: number | null;
+  run_id: number | null;
+  previous: number | null;
+}
+
 /**
- * One round trip for the hot path of every fire and run-now: checks the definition (still pointing at
- * this Agenda job, still active), takes the job's lease if it is free or expired, and records the run
- * (a skipped one for a fire that finds the lease held or comes too late).
- * $1 job id, $2 Agenda job id (null for run-now), $3 trigger, $4 user id, $5 scheduled for,
- * $6 started at, $7 node, $8 lease ms, $9 misfire message (null when on time).
+ * One statement begins every fire and run-now that arrived together (distinct jobs): checks each
+ * definition (still pointing at this Agenda job, still active), takes the job's lease if it is free
+ * or expired, and records the run (a skipped one for a fire that finds the lease held or comes too
+ * late). On PostgreSQL it also writes Agenda's start save of each fire (its next run), whatever the
+ * verdict; an Agenda job that no longer exists is stale (Agenda's own save would have failed the fire).
+ * Definitions are locked in id order, so concurrent statements of other replicas cannot deadlock.
+ * $1 inputs (jsonb array of BeginInput), $2 node, $3 lease ms. One row per input, by `n`.
  */
-const BEGIN_RUN_SQL = `
-WITH job AS (
+const beginRunsSql = (saveAgenda: AgendaSave) => `
+WITH input AS (
+  SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb)
+         AS (job_id text, agenda_job_id text, "trigger" text, user_id int, scheduled_for timestamptz, started_at timestamptz, missed text, agenda jsonb))
+       WITH ORDINALITY AS i(job_id, agenda_job_id, "trigger", user_id, scheduled_for, started_at, missed, agenda, n)
+), agenda_saved AS (${saveAgenda('SELECT agenda FROM input')}
+), job AS (
   SELECT id, task_type, args, is_enabled, is_paused, agenda_job_id, running_run_id, lease_expires_at
-    FROM scheduled_jobs WHERE id = $1 FOR UPDATE
+    FROM scheduled_jobs WHERE id IN (SELECT job_id FROM input) ORDER BY id FOR UPDATE
 ), verdict AS (
-  SELECT job.*, CASE
-      WHEN $2::text IS NOT NULL AND agenda_job_id IS DISTINCT FROM $2::text THEN 'stale'
-      WHEN NOT is_enabled OR ($3::text = 'scheduled' AND is_paused) THEN 'inactive'
-      WHEN $9::text IS NOT NULL THEN 'missed'
-      WHEN running_run_id IS NOT NULL AND lease_expires_at IS NOT NULL AND lease_expires_at >= now() THEN 'busy'
+  SELECT i.n, i.job_id, i."trigger", i.user_id, i.scheduled_for, i.started_at, i.missed,
+         job.task_type, job.args, job.running_run_id, CASE
+      WHEN job.id IS NULL THEN 'missing'
+      WHEN i.agenda_job_id IS NOT NULL AND job.agenda_job_id IS DISTINCT FROM i.agenda_job_id THEN 'stale'
+      WHEN i.agenda IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agenda_saved WHERE agenda_saved.id::text = i.agenda_job_id) THEN 'stale'
+      WHEN NOT job.is_enabled OR (i."trigger" = 'scheduled' AND job.is_paused) THEN 'inactive'
+      WHEN i.missed IS NOT NULL THEN 'missed'
+      WHEN job.running_run_id IS NOT NULL AND job.lease_expires_at IS NOT NULL AND job.lease_expires_at >= now() THEN 'busy'
       ELSE 'go' END AS verdict
-    FROM job
+    FROM input i LEFT JOIN job ON job.id = i.job_id
 ), run AS (
   INSERT INTO job_runs (job_id, task_type, "trigger", triggered_by, status, scheduled_for, started_at, finished_at, duration_ms, error, params, node)
-  SELECT id, task_type, $3::"JobRunTrigger", $4::int,
+  SELECT job_id, task_type, "trigger"::"JobRunTrigger", user_id,
          (CASE verdict WHEN 'go' THEN 'running' ELSE 'skipped' END)::"JobRunStatus",
-         $5::timestamptz, $6::timestamptz,
+         scheduled_for, started_at,
          CASE WHEN verdict <> 'go' THEN now() END,
          CASE WHEN verdict <> 'go' THEN 0 END,
-         CASE verdict WHEN 'busy' THEN '上一次运行 (#' || running_run_id || ') 尚未结束，跳过本次执行' WHEN 'missed' THEN $9::text END,
-         args, $7::text
+         CASE verdict WHEN 'busy' THEN '上一次运行 (#' || running_run_id || ') 尚未结束，跳过本次执行' WHEN 'missed' THEN missed END,
+         args, $2::text
     FROM verdict
-   WHERE verdict = 'go' OR ($3::text = 'scheduled' AND verdict IN ('busy', 'missed'))
-  RETURNING id
+   WHERE verdict = 'go' OR ("trigger" = 'scheduled' AND verdict IN ('busy', 'missed'))
+  RETURNING id, job_id
 ), lease AS (
   UPDATE scheduled_jobs s
-     SET running_run_id = run.id, lease_expires_at = now() + $8::int * interval '1 millisecond'
-    FROM run, verdict
-   WHERE s.id = verdict.id AND verdict.verdict = 'go'
-  RETURNING verdict.running_run_id AS previous
+     SET running_run_id = run.id, lease_expires_at = now() + $3::int * interval '1 millisecond'
+    FROM run JOIN verdict v ON v.job_id = run.job_id
+   WHERE s.id = v.job_id AND v.verdict = 'go'
+  RETURNING s.id
 ), interrupted AS (
   -- Taking over an expired lease: the run that held it is marked interrupted in the same statement.
   UPDATE job_runs p
@@ -236,20 +277,49 @@ WITH job AS (
    WHERE v.verdict = 'go' AND p.id = v.running_run_id AND p.status = 'running'
   RETURNING p.id
 )
-SELECT v.verdict, v.task_type, v.args, v.running_run_id AS holder, (SELECT id FROM run) AS run_id, (SELECT id FROM interrupted) AS previous
-  FROM verdict v`;
+SELECT v.n, v.verdict, v.task_type, v.args, v.running_run_id AS holder, run.id AS run_id, interrupted.id AS previous
+  FROM verdict v LEFT JOIN run ON run.job_id = v.job_id LEFT JOIN interrupted ON interrupted.id = v.running_run_id
+ ORDER BY v.n`;
 
-/** Final state of a run (only while still `running`) and release of the job's lease, in one round trip. */
-const FINISH_RUN_SQL = `
-WITH r AS (
-  UPDATE job_runs
-     SET status = $2::"JobRunStatus", finished_at = now(),
-         duration_ms = COALESCE($3::int, (extract(epoch FROM now() - started_at) * 1000)::int),
-         message = $4::text, error = $5::text, result = COALESCE($6::jsonb, result)
-   WHERE id = $1 AND status = 'running'
-  RETURNING id
+/** One run to finish (a row of finishRunsSql's input). */
+interface FinishInput {
+  run_id: number;
+  job_id: string;
+  status: JobRun['status'];
+  duration_ms: number | null;
+  message: string | null;
+  error: string | null;
+  result: Record<string, unknown> | null;
+  /** Agenda's finish save of the fire (FireStateFold.finishState), or null. */
+  agenda: unknown;
+}
+
+/**
+ * One statement finishes every run that ended together: final state of each run (only while still
+ * `running`) and release of its job's lease; on PostgreSQL also Agenda's finish save of each fire
+ * (unlocked, finished). $1 inputs (jsonb array of FinishInput).
+ */
+const finishRunsSql = (saveAgenda: AgendaSave) => `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb)
+      AS i(run_id int, job_id text, status text, duration_ms int, message text, error text, result jsonb, agenda jsonb)
+), agenda_saved AS (${saveAgenda('SELECT agenda FROM input')}
+), r AS (
+  UPDATE job_runs j
+     SET status = i.status::"JobRunStatus", finished_at = now(),
+         duration_ms = COALESCE(i.duration_ms, (extract(epoch FROM now() - j.started_at) * 1000)::int),
+         message = i.message, error = i.error, result = COALESCE(i.result, j.result)
+    FROM input i
+   WHERE j.id = i.run_id AND j.status = 'running'
+  RETURNING j.id
 )
-UPDATE scheduled_jobs SET running_run_id = NULL, lease_expires_at = NULL WHERE id = $7 AND running_run_id = $1`;
+UPDATE scheduled_jobs s SET running_run_id = NULL, lease_expires_at = NULL
+  FROM input i WHERE s.id = i.job_id AND s.running_run_id = i.run_id`;
+
+/** Connections of the scheduler's pool at most (also well inside what embedded PGlite serves). */
+const SCHEDULER_POOL_MAX = 10;
+/** Most run starts (or ends) one statement writes. */
+const RUN_BATCH = 50;
 
 type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'abandoned';
 
@@ -269,15 +339,17 @@ export class Scheduler {
   private store?: AgendaStore;
   /**
    * The scheduler's own connections to the platform database: run bookkeeping on the hot path of
-   * every fire and, without MongoDB, Agenda's job store. Sized for SCHEDULER_CONCURRENCY so a burst of
-   * fires never queues behind API queries (or they behind it).
+   * every fire and, without MongoDB, Agenda's job store, so a burst of fires never queues behind API
+   * queries (or they behind it). Not one connection per running job: run starts and ends are batched
+   * (one statement in flight each), the rest is lock queries, lock renewals and the lost-lock sweep.
    */
   private pool?: pg.Pool;
   private state: State = 'idle';
   private stopping?: Promise<void>;
   private readonly active = new Map<number, ActiveRun>();
-  /** Agenda jobs this process is firing, until Agenda has saved their final state ('complete'). */
-  private readonly firing = new Set<string>();
+  /** Run starts and ends, each a statement shared by all that arrive together (set up at start). */
+  private begins?: Batcher<BeginInput, BeginRow | undefined>;
+  private finishes?: Batcher<FinishInput, void>;
   private readonly fireTimes = new Map<string, Date | null | undefined>();
   private readonly scheduleCache = new Map<string, Schedule>();
   private readonly defined = new Set<string>();
@@ -334,8 +406,7 @@ export class Scheduler {
         platformPoolConfig(
           this.deps.config,
           this.opts.databaseUrl,
-          // PGlite serves a fixed number of connections for the whole process; stay well inside them.
-          this.opts.embedded ? Math.min(this.cfg.concurrency + 4, 16) : this.cfg.concurrency + 4,
+          Math.min(this.cfg.concurrency + 4, SCHEDULER_POOL_MAX),
         ),
       );
       pool.on('error', () => {}); // a dropped idle connection must not crash the process
@@ -355,10 +426,8 @@ export class Scheduler {
           onStoreError: (err) => this.storeError(err),
         });
         this.store = created;
+        this.prepareRunStatements(created);
         created.agenda.on('error', (err: Error) => this.storeError(err));
-        created.agenda.on('complete', (job: { attrs?: { _id?: unknown } }, remote?: boolean) => {
-          if (!remote && job?.attrs?._id) this.firing.delete(String(job.attrs._id));
-        });
         for (const t of this.registry.list()) this.define(t);
         await this.seedDefaults();
         await this.reconcile();
@@ -393,7 +462,6 @@ export class Scheduler {
     if (this.state !== 'running' || !this.store) return;
     try {
       const lost = await this.store.releaseLostLocks(2 * this.cfg.processEveryMs + 2000);
-      for (const id of lost) this.firing.delete(id);
       if (lost.length) this.log.warn({ node: this.node, agenda_job_ids: lost }, `已释放 ${lost.length} 个失效的任务锁 (数据库曾不可用)`);
     } catch {
       // The store is still away: the next sweep tries again.
@@ -431,8 +499,10 @@ export class Scheduler {
       while (this.active.size && Date.now() < deadline) {
         await Promise.race([Promise.allSettled([...this.active.values()].map((a) => a.done)), sleep(Math.max(1, deadline - Date.now()))]);
       }
-      // Agenda saves a finished job's state (and releases its lock) right after our handler returns.
-      while (this.firing.size > this.active.size && Date.now() < deadline) await sleep(10);
+      // Agenda saves a finished job's state (and releases its lock) right after our handler returns,
+      // and a fire whose start save was in flight when Agenda stopped reaches the handler only now:
+      // the pool must outlive both.
+      while (this.store && this.store.running() > this.active.size && Date.now() < deadline) await sleep(10);
       const overran = [...this.active.entries()];
       if (overran.length) {
         const agendaIds: string[] = [];
@@ -457,7 +527,6 @@ export class Scheduler {
       if (this.store) await Promise.race([this.store.close(), sleep(2000)]);
       if (this.pool) await Promise.race([this.pool.end().catch(() => {}), sleep(2000)]);
       this.fireTimes.clear();
-      this.firing.clear();
       this.state = 'stopped';
       if (wasStarted) log.info({ node: this.node, interrupted: overran.length }, '调度器已停止');
     })();
@@ -948,7 +1017,6 @@ export class Scheduler {
   /** Agenda's handler for every fire of every task type. */
   private async onFire(job: Job<{ jobId: string }>): Promise<void> {
     const agendaId = String(job.attrs._id);
-    this.firing.add(agendaId);
     const firedAt = job.attrs.lastRunAt ?? new Date();
     const scheduledFor = new Date(this.fireTimes.get(agendaId) ?? firedAt);
     this.fireTimes.delete(agendaId);
@@ -959,7 +1027,7 @@ export class Scheduler {
       lateMs > this.cfg.misfireGraceSeconds * 1000 ? `错过执行时间 (延迟 ${Math.round(lateMs / 1000)} 秒，超过 ${this.cfg.misfireGraceSeconds} 秒)，已跳过` : null;
     const b =
       typeof jobId === 'string'
-        ? await this.beginRun(jobId, { trigger: 'scheduled', actor: null, scheduledFor, startedAt: firedAt, agendaJob: job, missed })
+        ? await this.beginRun(jobId, { trigger: 'scheduled', actor: null, scheduledFor, startedAt: firedAt, agendaJob: job, missed, agendaState: this.store?.fireState?.takeStart(agendaId) })
         : ({ verdict: 'missing' } as const);
     switch (b.verdict) {
       case 'go':
@@ -985,28 +1053,33 @@ export class Scheduler {
   }
 
   /**
-   * Checks the job, takes its no-overlap lease and records the run, in one statement (BEGIN_RUN_SQL).
+   * Checks the job, takes its no-overlap lease and records the run, in one statement shared with the starts that arrive together (beginRunsSql).
    * A lease that expired (its process stopped renewing it) is taken over and its run marked interrupted.
    */
   private async beginRun(
     jobId: string,
-    o: { trigger: RunTrigger; actor: AuthUser | null; scheduledFor: Date | null; startedAt: Date; agendaJob?: Job<{ jobId: string }>; missed?: string | null },
+    o: {
+      trigger: RunTrigger;
+      actor: AuthUser | null;
+      scheduledFor: Date | null;
+      startedAt: Date;
+      agendaJob?: Job<{ jobId: string }>;
+      missed?: string | null;
+      /** Agenda's start save of the fire, written by the same statement (FireStateFold.takeStart). */
+      agendaState?: AgendaState | null;
+    },
   ): Promise<{ verdict: Verdict; holder?: number | null; start?: RunStart }> {
-    const { rows } = await this.sql.query<{ verdict: Verdict; task_type: string; args: unknown; holder: number | null; run_id: number | null; previous: number | null }>(
-      BEGIN_RUN_SQL,
-      [
-        jobId,
-        o.agendaJob ? String(o.agendaJob.attrs._id) : null,
-        o.trigger,
-        o.actor?.id ?? null,
-        o.scheduledFor,
-        o.startedAt,
-        this.node,
-        this.cfg.lockLifetimeMs,
-        o.missed ?? null,
-      ],
-    );
-    const r = rows[0];
+    if (!this.begins) throw new SchedulerUnavailableError('调度器未启动');
+    const r = await this.begins.run({
+      job_id: jobId,
+      agenda_job_id: o.agendaJob ? String(o.agendaJob.attrs._id) : null,
+      trigger: o.trigger,
+      user_id: o.actor?.id ?? null,
+      scheduled_for: o.scheduledFor,
+      started_at: o.startedAt,
+      missed: o.missed ?? null,
+      agenda: o.agendaState ?? null,
+    });
     if (!r) return { verdict: 'missing' };
     if (r.verdict !== 'go') return { verdict: r.verdict, holder: r.holder };
     if (r.previous !== null) this.log.warn({ job_id: jobId, run_id: r.previous, by_run_id: r.run_id }, `接管了过期的任务锁: ${jobId} (运行 #${r.previous} 已中断)`);
@@ -1106,11 +1179,16 @@ export class Scheduler {
     const status = error !== undefined || outcome?.failed ? 'failed' : 'success';
     const durationMs = Date.now() - started;
     const result = { status, message: outcome?.message ?? null, error: error ?? (outcome?.failed ? outcome.message : null), result: outcome?.details, durationMs } as const;
+    // A fire's handler returns normally from here on: Agenda's finish save (unlock) goes in the same
+    // statement, and Agenda skips its own once that is written.
+    const fold = s.agendaJob ? this.store?.fireState : undefined;
+    const agendaState = fold?.finishState(s.agendaJob!.attrs, this.node) ?? null;
     // The run holds the job's lease until this is written: retried while the database is away, or
     // every later fire would be skipped as "still running" until the lease expired.
     for (let attempt = 0, until = Date.now() + this.cfg.lockLifetimeMs; ; attempt++) {
       try {
-        await this.finishRun(runId, jobId, result);
+        await this.finishRun(runId, jobId, result, agendaState);
+        if (agendaState) fold!.finished(String(s.agendaJob!.attrs._id));
         break;
       } catch (err) {
         if (attempt === 0) log.error({ ...ids, err }, `记录任务运行结果失败: ${(err as Error).message}`);
@@ -1129,16 +1207,66 @@ export class Scheduler {
     runId: number,
     jobId: string,
     r: { status: JobRun['status']; message?: string | null; error?: string | null; result?: Record<string, unknown>; durationMs?: number },
+    /** Agenda's finish save of the fire (FireStateFold.finishState), or null. */
+    agendaState: AgendaState | null = null,
   ): Promise<void> {
-    await this.sql.query(FINISH_RUN_SQL, [
-      runId,
-      r.status,
-      r.durationMs ?? null,
-      r.message ?? null,
-      r.error ?? null,
-      r.result ? JSON.stringify(r.result) : null,
-      jobId,
-    ]);
+    if (!this.finishes) throw new SchedulerUnavailableError('调度器未启动');
+    await this.finishes.run({
+      run_id: runId,
+      job_id: jobId,
+      status: r.status,
+      duration_ms: r.durationMs ?? null,
+      message: r.message ?? null,
+      error: r.error ?? null,
+      result: r.result ?? null,
+      agenda: agendaState,
+    });
+  }
+
+  /**
+   * Run starts and ends go through batchers: a burst of fires shares one statement per batch instead
+   * of a round trip (and a commit) each, and a lone fire is sent at once. Starts of the same job never
+   * share a batch (the statement's verdicts assume distinct jobs, like two statements in sequence).
+   */
+  private prepareRunStatements(store: AgendaStore): void {
+    const save = store.fireState?.saveSql ?? NO_AGENDA_SAVE;
+    // Named: each connection parses and plans them once. Not on the embedded PGlite, which serves all
+    // connections from one session (a second connection preparing the same name would fail).
+    const named = (name: string, text: string) => (this.opts.embedded ? { text } : { name: `whalefall_${name}_${store.kind}`, text });
+    const begin = named('begin_runs', beginRunsSql(save));
+    const finish = named('finish_runs', finishRunsSql(save));
+    this.begins = new Batcher<BeginInput, BeginRow | undefined>(
+      async (inputs) => {
+        const values = [JSON.stringify(inputs), this.node, this.cfg.lockLifetimeMs];
+        const { rows } = await retryDeadlock(() => this.sql.query<BeginRow & { n: string }>({ ...begin, values }));
+        const byN = new Map(rows.map((row) => [Number(row.n), row]));
+        return inputs.map((_, k) => byN.get(k + 1));
+      },
+      { max: RUN_BATCH, key: (i) => i.job_id },
+    );
+    this.finishes = new Batcher<FinishInput, void>(
+      async (inputs) => {
+        const values = [JSON.stringify(inputs)];
+        await retryDeadlock(() => this.sql.query({ ...finish, values }));
+        return inputs.map(() => undefined);
+      },
+      { max: RUN_BATCH },
+    );
+  }
+}
+
+/**
+ * A batch touches several jobs, so two replicas' statements can deadlock in rare interleavings (a
+ * run-now on one replica and fires on the other, across the same jobs): PostgreSQL then rolls one of
+ * them back whole, so it is simply sent again.
+ */
+async function retryDeadlock<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= 3) throw err;
+    }
   }
 }
 
