@@ -60,7 +60,7 @@ async function startReplica(databaseUrl: string, redisPrefix: string): Promise<R
   // BENCH_SOAK_HEAPSNAPSHOT=1: SIGUSR2 makes a replica write a heap snapshot into the temp directory
   // (taken at the end of warm-up and at the end of the load, to compare what was retained).
   const snapshots = process.env.BENCH_SOAK_HEAPSNAPSHOT === '1' ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${os.tmpdir()}`] : [];
-  const child = spawn(process.execPath, [...snapshots, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...snapshots, ...(process.env.BENCH_SOAK_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     // The replica's own log (pino JSON), kept for a look at anything that went wrong.
     stdio: ['ignore', openSync(logFile, 'w'), 'inherit'],
