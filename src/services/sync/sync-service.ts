@@ -20,6 +20,7 @@ import { accountFilterFor, connInfoFor } from './connection.js';
 import { autoClassify } from '../classification/auto-classify.js';
 import { evaluateAlertsAfterSync } from '../alerts/alert-service.js';
 import { checkDriftAfterSync } from '../drift/drift-service.js';
+import { subscribeNow } from '../../realtime/pubsub.js';
 
 /** Namespace of the per-instance advisory locks (pg_try_advisory_lock(ns, instance_id)). */
 const INSTANCE_LOCK_NS = 72_707_003;
@@ -83,14 +84,21 @@ export async function startSync(
 /**
  * Resolves when the session has settled (every record ended), whichever replica ran it. Woken by the
  * session's progress events, and checks the database at least every second in case one was missed.
+ * The subscription listens from the start (nothing published meanwhile is lost) and one read of it
+ * stays pending across polls: a read abandoned to the timer would swallow the next event, leaving
+ * the settle to the poll (up to a second late on every waited sync).
  */
 export async function waitForSession(deps: AppDeps, sessionId: string, signal?: AbortSignal): Promise<void> {
-  const events = deps.pubsub.subscribe('sync.progress', sessionId)[Symbol.asyncIterator]();
+  const events = subscribeNow(deps.pubsub, 'sync.progress', sessionId);
+  let next = events.next();
   try {
     for (;;) {
       const s = await deps.prisma.syncSession.findUnique({ where: { sessionId }, select: { settledAt: true } });
       if (!s || s.settledAt || signal?.aborted) return;
-      await Promise.race([events.next(), new Promise((r) => setTimeout(r, 1000).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      const woken = await Promise.race([next.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), 1000)))]);
+      clearTimeout(timer);
+      if (woken) next = events.next();
     }
   } finally {
     void events.return?.();
