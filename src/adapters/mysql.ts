@@ -207,7 +207,7 @@ async function defaultPasswordLifetime(c: mysql.Connection): Promise<number | nu
 async function connect(conn: ConnInfo, multipleStatements = false): Promise<mysql.Connection> {
   const timeout = conn.options?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   try {
-    return await withTimeout(
+    const c = await withTimeout(
       mysql.createConnection({
         host: conn.host,
         port: conn.port,
@@ -223,6 +223,10 @@ async function connect(conn: ConnInfo, multipleStatements = false): Promise<mysq
       timeout + 500,
       conn,
     );
+    // mysql2 escapes quotes with backslashes, which a server in NO_BACKSLASH_ESCAPES mode reads
+    // literally: where several statements go in one request, escaping must mean what it says.
+    if (multipleStatements) await c.query({ sql: "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')", timeout: STATEMENT_TIMEOUT_MS });
+    return c;
   } catch (err) {
     throw classifyFailure(err, conn);
   }

@@ -164,6 +164,18 @@ describe('MariaDB sync', () => {
     expect(su.body.data.accounts.edges.map((e: any) => e.node.username)).toEqual([`${P}dba@%`]);
   });
 
+  it('reads accounts whose names hold quotes, backslashes and statement separators', async () => {
+    const odd = `${P}o'b\\r; SELECT 1`;
+    await mariaRoot(async (c) => {
+      await c.query(`CREATE USER ?@'%' IDENTIFIED BY 'x'`, [odd]);
+      await c.query(`GRANT SELECT ON \`${P}shop\`.* TO ?@'%'`, [odd]);
+    });
+    await syncAndWait(myInstance);
+    const acc = await accountsOf(myInstance);
+    expect(acc.get(`${odd}@%`)?.permissions.database_privileges).toEqual({ [`${P}shop`]: ['SELECT'] });
+    expect(acc.get(`${P}dba@%`)).toMatchObject({ is_superuser: true });
+  });
+
   it('reports a revoke as a privilege change', async () => {
     await mariaRoot((c) => c.query(`REVOKE INSERT ON \`${P}shop\`.* FROM '${P}web'@'10.%'`));
     await syncAndWait(myInstance);
