@@ -83,23 +83,18 @@ export class AssignmentWrites {
     const params: unknown[] = [m.accountIds, m.classificationIds, m.ruleIds, this.batchId, after, upTo];
     const inScope = scopeSql(this.scope, params, 'a', true);
     // Set-wise foreign-key guarantee (see the top of this file): only accounts still there, locked.
-    // The id range lets it read the page's accounts by the primary key, not scan them all.
-    const locked = this.setWise ? ', locked AS (SELECT id FROM current_account_sync_data WHERE id > $5 AND id <= $6 AND id = ANY($1::int[]) FOR KEY SHARE)' : '';
-    // The range's accounts in scope are read once by the primary key and joined to the assignments
-    // (materialized: otherwise the planner looked each assignment's account up one by one), and the
-    // deactivations go by primary key (= ANY of an array: a join may pick a scan of the whole table).
+    const locked = this.setWise ? ', locked AS (SELECT id FROM current_account_sync_data WHERE id = ANY($1::int[]) FOR KEY SHARE)' : '';
     const sql = `
       WITH m AS (SELECT * FROM unnest($1::int[], $2::int[], $3::int[]) AS m(a, c, r)),
-      acc AS MATERIALIZED (
-        SELECT a.id FROM current_account_sync_data a JOIN instances i ON i.id = a.instance_id
-         WHERE a.id > $5 AND a.id <= $6 AND ${inScope}),
       held AS (
         SELECT s.id, s.account_id, s.classification_id, s.assignment_type <> 'manual' AS auto
-          FROM account_classification_assignments s JOIN acc ON acc.id = s.account_id
-         WHERE s.is_active AND s.account_id > $5 AND s.account_id <= $6),
+          FROM account_classification_assignments s
+          JOIN current_account_sync_data a ON a.id = s.account_id JOIN instances i ON i.id = a.instance_id
+         WHERE s.is_active AND s.account_id > $5 AND s.account_id <= $6 AND ${inScope}),
       gone AS (
         UPDATE account_classification_assignments s SET is_active = false, updated_at = now()
-         WHERE s.id = ANY(ARRAY(SELECT h.id FROM held h WHERE h.auto AND NOT EXISTS (SELECT 1 FROM m WHERE m.a = h.account_id AND m.c = h.classification_id)))
+          FROM held h
+         WHERE s.id = h.id AND h.auto AND NOT EXISTS (SELECT 1 FROM m WHERE m.a = h.account_id AND m.c = h.classification_id)
         RETURNING 1)${locked},
       added AS (
         INSERT INTO account_classification_assignments (${INSERT_COLUMNS})
