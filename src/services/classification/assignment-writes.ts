@@ -13,23 +13,15 @@
  *  - the classifications are locked FOR KEY SHARE by the batch when it reads the rules, and only
  *    their ids are inserted; assigned_by is NULL for auto assignments (nothing to check).
  * The constraints themselves stay (ON DELETE CASCADE included): every other writer is checked as
- * before. Without the privilege the plain insert runs, with its row checks. The deactivations share
- * the statement, so they run with row triggers off too: the table has none but its foreign keys',
- * and is_active is no key.
+ * before. Without the privilege the plain insert runs, with its row checks.
  */
 import type pg from 'pg';
-import type { AutoClassifyScope } from './auto-classify.js';
-import { scopeSql } from './account-reader.js';
 
-/** One page's matches, column-wise (sent as int arrays: no object per match on either side). */
-export interface PageMatches {
-  accountIds: number[];
-  classificationIds: number[];
-  ruleIds: number[];
+export interface NewAssignment {
+  accountId: number;
+  classificationId: number;
+  ruleId: number;
 }
-
-/** Above every account id (int4): the range of the final settle, for deleted accounts after the last page. */
-export const LAST_ACCOUNT_ID = 2147483647;
 
 const INSERT_COLUMNS = 'account_id, classification_id, rule_id, assignment_type, batch_id, is_active, confidence_score';
 
@@ -51,18 +43,17 @@ async function maySkipRowTriggers(client: pg.PoolClient): Promise<boolean> {
 export class AssignmentWrites {
   private tail: Promise<void> = Promise.resolve();
   private firstError: Error | null = null;
-  private readonly counts = { added: 0, removed: 0, kept: 0 };
+  private addedRows = 0;
 
   private constructor(
     private readonly client: pg.PoolClient,
     private readonly batchId: string,
-    private readonly scope: AutoClassifyScope,
     private readonly setWise: boolean,
   ) {}
 
   /** `client` is in the batch's transaction, which holds FOR KEY SHARE locks on the classifications. */
-  static async open(client: pg.PoolClient, batchId: string, scope: AutoClassifyScope): Promise<AssignmentWrites> {
-    return new AssignmentWrites(client, batchId, scope, await maySkipRowTriggers(client));
+  static async open(client: pg.PoolClient, batchId: string): Promise<AssignmentWrites> {
+    return new AssignmentWrites(client, batchId, await maySkipRowTriggers(client));
   }
 
   /** The first write that failed (the transaction is aborted then, so later statements fail too). */
@@ -70,46 +61,26 @@ export class AssignmentWrites {
     return this.firstError;
   }
 
-  /**
-   * Brings the assignments of the accounts in scope with ids in (after, upTo] in line with `m`, the
-   * matches of the accounts read there (the accounts in scope of that range that were not read are
-   * deleted ones): the database compares, Node never reads the current assignments. In one statement,
-   * over the active assignments of the range:
-   *  - an auto one that is not matched is deactivated (deleted accounts': all of them), a matched one
-   *    is kept as it is; manual ones are never touched;
-   *  - a match with no active assignment of its classification (auto or manual) is inserted.
-   */
-  settle(after: number, upTo: number, m: PageMatches): void {
-    const params: unknown[] = [m.accountIds, m.classificationIds, m.ruleIds, this.batchId, after, upTo];
-    const inScope = scopeSql(this.scope, params, 'a', true);
-    // Set-wise foreign-key guarantee (see the top of this file): only accounts still there, locked.
-    const locked = this.setWise ? ', locked AS (SELECT id FROM current_account_sync_data WHERE id = ANY($1::int[]) FOR KEY SHARE)' : '';
-    const sql = `
-      WITH m AS (SELECT * FROM unnest($1::int[], $2::int[], $3::int[]) AS m(a, c, r)),
-      held AS (
-        SELECT s.id, s.account_id, s.classification_id, s.assignment_type <> 'manual' AS auto
-          FROM account_classification_assignments s
-          JOIN current_account_sync_data a ON a.id = s.account_id JOIN instances i ON i.id = a.instance_id
-         WHERE s.is_active AND s.account_id > $5 AND s.account_id <= $6 AND ${inScope}),
-      gone AS (
-        UPDATE account_classification_assignments s SET is_active = false, updated_at = now()
-          FROM held h
-         WHERE s.id = h.id AND h.auto AND NOT EXISTS (SELECT 1 FROM m WHERE m.a = h.account_id AND m.c = h.classification_id)
-        RETURNING 1)${locked},
-      added AS (
-        INSERT INTO account_classification_assignments (${INSERT_COLUMNS})
-        SELECT m.a, m.c, m.r, 'auto', $4, true, 1.0 FROM m ${this.setWise ? 'JOIN locked ON locked.id = m.a' : ''}
-         WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.account_id = m.a AND h.classification_id = m.c)
-        RETURNING 1)
-      SELECT (SELECT count(*) FROM held WHERE auto)::int AS auto, (SELECT count(*) FROM gone)::int AS removed, (SELECT count(*) FROM added)::int AS added`;
-    if (this.setWise) this.queue('SET LOCAL session_replication_role = replica');
-    this.queue(sql, params, (r) => {
-      const c = r.rows[0] as { auto: number; removed: number; added: number };
-      this.counts.added += c.added;
-      this.counts.removed += c.removed;
-      this.counts.kept += c.auto - c.removed;
-    });
-    if (this.setWise) this.queue('SET LOCAL session_replication_role = origin');
+  deactivate(ids: number[]): void {
+    if (ids.length) this.queue('UPDATE account_classification_assignments SET is_active = false, updated_at = now() WHERE id = ANY($1::int[])', [ids]);
+  }
+
+  insert(rows: NewAssignment[]): void {
+    if (!rows.length) return;
+    const params = [rows.map((m) => m.accountId), rows.map((m) => m.classificationId), rows.map((m) => m.ruleId), this.batchId];
+    const values = `SELECT t.a, t.c, t.r, 'auto', $4, true, 1.0 FROM unnest($1::int[], $2::int[], $3::int[]) AS t(a, c, r)`;
+    if (!this.setWise) {
+      this.queue(`INSERT INTO account_classification_assignments (${INSERT_COLUMNS}) ${values}`, params, true);
+      return;
+    }
+    this.queue('SET LOCAL session_replication_role = replica');
+    this.queue(
+      `WITH locked AS (SELECT id FROM current_account_sync_data WHERE id = ANY($1::int[]) FOR KEY SHARE)
+       INSERT INTO account_classification_assignments (${INSERT_COLUMNS}) ${values} JOIN locked ON locked.id = t.a`,
+      params,
+      true,
+    );
+    this.queue('SET LOCAL session_replication_role = origin');
   }
 
   /**
@@ -132,20 +103,22 @@ export class AssignmentWrites {
     return p;
   }
 
-  /** Waits for every queued write; returns how many assignments were inserted, deactivated and kept. */
-  async finish(): Promise<{ added: number; removed: number; kept: number }> {
+  /** Waits for every queued write; returns how many assignments were inserted. */
+  async finish(): Promise<{ added: number }> {
     await this.tail;
     if (this.firstError) throw this.firstError;
-    return { ...this.counts };
+    return { added: this.addedRows };
   }
 
   /** Statements run one after another (pg would queue them too, but that is deprecated). */
-  private queue(sql: string, params?: unknown[], onResult?: (r: pg.QueryResult) => void): void {
+  private queue(sql: string, params?: unknown[], counts = false): void {
     this.tail = this.tail.then(() =>
       this.firstError
         ? undefined // the transaction is aborted: nothing more can run in it
         : this.client.query(sql, params).then(
-            (r) => onResult?.(r),
+            (r) => {
+              if (counts) this.addedRows += r.rowCount ?? 0;
+            },
             (err: Error) => {
               this.firstError = err;
             },

@@ -20,8 +20,8 @@ import type { AppDeps } from '../../deps.js';
 import type { AuthUser } from '../../auth/permissions.js';
 import { DB_TYPES, type DbType } from '../../adapters/types.js';
 import { ConflictError, ValidationError } from '../../lib/errors.js';
-import { accountPages } from './account-reader.js';
-import { AssignmentWrites, LAST_ACCOUNT_ID, type PageMatches } from './assignment-writes.js';
+import { accountPages, readCurrentAssignments, type CurrentAssignment } from './account-reader.js';
+import { AssignmentWrites, type NewAssignment } from './assignment-writes.js';
 import { columnsFor, compileRule, factsReader, fieldsOf, normalizeRule, type EvalOptions, type Predicate } from './rule-expression.js';
 
 export type BatchType = 'manual' | 'scheduled' | 'api' | 'after_sync';
@@ -50,8 +50,8 @@ export interface BatchResult {
   errors: Array<{ ruleId: number; error: string }>;
   durationMs: number;
   /**
-   * Where the time went: waiting for accounts, evaluating, and waiting at the end for the writes
-   * still queued (the database compares and writes each page while the next is read and evaluated).
+   * Where the time went: waiting for accounts (and the active assignments), evaluating and comparing,
+   * and waiting at the end for the writes still queued (the others overlap the reading).
    */
   phases: { readMs: number; evaluateMs: number; writeMs: number };
 }
@@ -131,7 +131,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     const byType = new Map<DbType, CompiledRule[]>();
     for (const r of rules) byType.set(r.dbType, [...(byType.get(r.dbType) ?? []), r]);
 
-    const writes = await AssignmentWrites.open(client, batchId, scope);
+    const writes = await AssignmentWrites.open(client, batchId);
     // The embedded database serves one session at a time: a second connection would wait for this
     // transaction, so there the batch reads on its own connection, between its writes.
     if (!deps.embeddedDatabase) readerClient = await deps.pool.connect();
@@ -142,46 +142,82 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     const readFacts = new Map([...fieldsByType].map(([t, f]) => [t, factsReader(t, f, evalOpts)]));
 
     // One pass over the accounts in scope, in id order: per account, the classifications it matches
-    // with the first matching rule of each. Each page's matches go to the batch transaction, where
-    // the database compares them with the assignments of the page's id range and writes the
-    // difference while the reader connection reads the next page and Node evaluates it (the advisory
-    // lock keeps other batches out meanwhile). Node never reads the current assignments.
+    // with the first matching rule of each, compared at once with its active assignments (read in
+    // the same order, walked in step), and the page's changes queued on the batch transaction: the
+    // database writes them while the reader connection reads the next page and Node evaluates it
+    // (the advisory lock keeps other batches out meanwhile).
     let totalAccounts = 0;
     let matchedAccounts = 0;
+    let kept = 0;
+    let removed = 0;
     const perClass = new Map<number, number>();
     const wait = { waitMs: 0 };
     const phases = { readMs: 0, evaluateMs: 0, writeMs: 0 };
     const t0 = performance.now();
-    let after = 0;
+    // The batch connection has nothing to write yet: it reads the active assignments while the
+    // reader reads the first page.
+    const currentP = readCurrentAssignments(writes, scope);
+    currentP.catch(() => {});
+    const awaitCurrent = async () => {
+      const c0 = performance.now();
+      const current = await currentP;
+      wait.waitMs += performance.now() - c0;
+      return current;
+    };
+    let cursor = 0;
+    /** Auto assignments of accounts before `accountId` that were not evaluated (deleted, out of the read): removed. */
+    const skipTo = (current: CurrentAssignment[], accountId: number, toRemove: number[]) => {
+      for (; cursor < current.length && current[cursor]!.accountId < accountId; cursor++) if (!current[cursor]!.manual) toRemove.push(current[cursor]!.id);
+    };
     for await (const rows of accountPages(reader, scope, columns, wait)) {
       if (writes.error) break;
-      if (!rows.length) continue;
+      const current = await awaitCurrent();
       totalAccounts += rows.length;
-      const m: PageMatches = { accountIds: [], classificationIds: [], ruleIds: [] };
+      const toRemove: number[] = [];
+      const toAdd: NewAssignment[] = [];
       for (const row of rows) {
+        skipTo(current, row.id, toRemove);
         const typeRules = byType.get(row.db_type);
-        if (!typeRules) continue;
-        const facts = readFacts.get(row.db_type)!(row);
-        const first = m.classificationIds.length;
-        for (const rule of typeRules) {
-          if (m.classificationIds.includes(rule.classificationId, first) || !rule.predicate(facts)) continue;
-          m.accountIds.push(row.id);
-          m.classificationIds.push(rule.classificationId);
-          m.ruleIds.push(rule.id);
-          perClass.set(rule.classificationId, (perClass.get(rule.classificationId) ?? 0) + 1);
+        const classes: number[] = [];
+        const ruleIds: number[] = [];
+        if (typeRules) {
+          const facts = readFacts.get(row.db_type)!(row);
+          for (const rule of typeRules) {
+            if (classes.includes(rule.classificationId) || !rule.predicate(facts)) continue;
+            classes.push(rule.classificationId);
+            ruleIds.push(rule.id);
+          }
         }
-        if (m.classificationIds.length > first) matchedAccounts++;
+        // Its active assignments: an auto one is kept while it matches; any one (manual too) stands
+        // for its classification, so no auto duplicate is added. Rules of a classification that is
+        // inactive now, or of db types outside the scope, are not evaluated: only auto assignments
+        // the batch could have produced are reconsidered.
+        const held: number[] = [];
+        for (; cursor < current.length && current[cursor]!.accountId === row.id; cursor++) {
+          const s = current[cursor]!;
+          held.push(s.classificationId);
+          if (s.manual) continue;
+          if (classes.includes(s.classificationId)) kept++;
+          else toRemove.push(s.id);
+        }
+        if (classes.length) matchedAccounts++;
+        classes.forEach((classificationId, i) => {
+          perClass.set(classificationId, (perClass.get(classificationId) ?? 0) + 1);
+          if (!held.includes(classificationId)) toAdd.push({ accountId: row.id, classificationId, ruleId: ruleIds[i]! });
+        });
       }
-      const upTo = rows[rows.length - 1]!.id;
-      writes.settle(after, upTo, m);
-      after = upTo;
+      writes.deactivate(toRemove);
+      writes.insert(toAdd);
+      removed += toRemove.length;
     }
-    // Accounts after the last one read are deleted ones (or none): their auto assignments go.
-    writes.settle(after, LAST_ACCOUNT_ID, { accountIds: [], classificationIds: [], ruleIds: [] });
+    const rest: number[] = [];
+    skipTo(await awaitCurrent(), Infinity, rest);
+    writes.deactivate(rest);
+    removed += rest.length;
     const w0 = performance.now();
     phases.readMs = wait.waitMs;
     phases.evaluateMs = w0 - t0 - wait.waitMs;
-    const { added, removed, kept } = await writes.finish();
+    const { added } = await writes.finish();
     phases.writeMs = performance.now() - w0;
     const result: BatchResult = {
       batchId,
