@@ -300,6 +300,46 @@ describe('auto-classify batches', () => {
     expect(await active()).toBe(0);
   });
 
+  it('settle in one batch: a manual assignment stands for its classification, an inactive classification and a deleted account lose their auto ones', async () => {
+    const { pool, prisma } = t.app.deps;
+    const mix = (
+      await pool.query<{ id: number }>(
+        `INSERT INTO current_account_sync_data (instance_id, db_type, username, host, is_superuser, is_locked, is_active)
+         SELECT $1, 'postgresql', $2 || g, '%', false, false, true FROM generate_series(1, 3) g ORDER BY g RETURNING id`,
+        [pgInstance, `${P}mix`],
+      )
+    ).rows.map((r) => r.id);
+    const classes: number[] = [];
+    for (const name of ['mixa', 'mixb']) {
+      const id = (await call(t.url, 'POST', `${AC}/classifications`, { token: admin, json: { name: `${P}${name}` } })).body.data.classification.id;
+      await call(t.url, 'POST', `${AC}/rules`, { token: admin, json: { classification_id: id, db_type: 'postgresql', rule_name: name, rule_expression: { field: 'username', op: 'matches', value: `${P}mix*` } } });
+      classes.push(id);
+    }
+    const [clsA, clsB] = classes as [number, number];
+    const active = async () =>
+      (await prisma.accountClassificationAssignment.findMany({ where: { accountId: { in: mix }, isActive: true }, orderBy: [{ accountId: 'asc' }, { classificationId: 'asc' }] })).map((r) => [mix.indexOf(r.accountId), r.classificationId === clsA ? 'A' : 'B', r.assignmentType]);
+
+    // The first account is assigned A by hand: the batch adds B only there, A and B elsewhere.
+    expect((await call(t.url, 'POST', `${AC}/assign`, { token: admin, json: { account_id: mix[0], classification_id: clsA } })).status).toBe(201);
+    const first = await autoClassify({ instance_id: pgInstance });
+    expect(await active()).toEqual([[0, 'A', 'manual'], [0, 'B', 'auto'], [1, 'A', 'auto'], [1, 'B', 'auto'], [2, 'A', 'auto'], [2, 'B', 'auto']]);
+    expect(first.by_classification.filter((c: any) => classes.includes(c.classification_id)).map((c: any) => c.matched)).toEqual([3, 3]);
+
+    // B switched off (its rules are no longer evaluated, so its auto assignments no longer match),
+    // the last account deleted on its server and the first one too (its manual assignment stays).
+    await prisma.accountClassification.update({ where: { id: clsB }, data: { isActive: false } });
+    await pool.query('UPDATE current_account_sync_data SET is_deleted = true WHERE id = ANY($1::int[])', [[mix[0], mix[2]]]);
+    const before = await autoClassify({ instance_id: pgInstance });
+    expect(await active()).toEqual([[0, 'A', 'manual'], [1, 'A', 'auto']]);
+    expect(before.total_classifications_added).toBe(0);
+    expect(before.total_classifications_removed).toBeGreaterThanOrEqual(4); // B of all three, A of the last (others' too)
+    const again = await autoClassify({ instance_id: pgInstance });
+    expect(again.total_classifications_removed).toBe(0);
+    expect(again.total_classifications_added).toBe(0);
+    await pool.query('DELETE FROM current_account_sync_data WHERE id = ANY($1::int[])', [mix]);
+    await prisma.accountClassification.deleteMany({ where: { id: { in: classes } } });
+  });
+
   it('insert assignments that the foreign keys still cover: a deleted account takes them along, a deleted classification too', async () => {
     // Accounts loaded behind the gateway's back (as a bulk load would), matched by a new rule.
     const pool = t.app.deps.pool;
