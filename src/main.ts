@@ -1,10 +1,16 @@
 /** Process entry: load config, build the app, serve, shut down cleanly on SIGINT/SIGTERM. */
+import v8 from 'node:v8';
 import { ConfigError, loadConfig } from './config/index.js';
 import { DataDirLockedError } from './db/embedded.js';
 import { buildApp } from './app.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // On a host with plenty of memory V8 lets the heap grow to about four times what is live before a
+  // full collection, so RSS climbs by hundreds of MB under steady load although nothing is retained
+  // (bench/soak: +54 to +163 MB in two minutes, live heap flat). A smaller factor keeps the footprint
+  // flat at no measurable cost in throughput or latency. Set before anything sizable is allocated.
+  if (config.gcHeapGrowingPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.gcHeapGrowingPercent}`);
   const app = await buildApp(config);
   await app.start();
   let stopping = false;

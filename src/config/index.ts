@@ -90,6 +90,7 @@ const EnvSchema = z.object({
   WEBHOOK_POLL_MS: int(100, 600_000).default(5000),
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool.default('false'),
   SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
+  GC_HEAP_GROWING_PERCENT: int(0, 300).default(50),
 });
 
 export type Config = Readonly<{
@@ -181,6 +182,8 @@ export type Config = Readonly<{
   }>;
   /** SIGTERM: in-flight requests and sync work get this long before the process exits anyway (ms). */
   shutdownTimeoutMs: number;
+  /** V8's heap growing factor as a percentage over the live heap (0 = V8's own heuristic): see src/main.ts. */
+  gcHeapGrowingPercent: number;
   version: string;
 }>;
 
@@ -270,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowPrivateAddresses: e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
     }),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    gcHeapGrowingPercent: e.GC_HEAP_GROWING_PERCENT,
     version: '4.0.0',
   });
 }
