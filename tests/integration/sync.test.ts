@@ -7,6 +7,8 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { call, gql, login, registerSecret, userWithRole } from '../helpers/http.js';
 import { closedPort, mariaRoot, pgAdmin, prefix, registerInstance, silentListener } from '../helpers/managed.js';
 import { PG_ADMIN_URL } from '../helpers/env.js';
+import { randomUUID } from 'node:crypto';
+import { afterRecordChange, settleSession } from '../../src/services/sync/sync-service.js';
 
 let t: TestApp;
 let admin: string;
@@ -203,6 +205,29 @@ describe('sync sessions', () => {
     await t.app.deps.logSink.flush();
     const log = await t.app.deps.prisma.unifiedLog.findFirst({ where: { module: 'account_sync', context: { path: ['session_id'], equals: res.body.data.session_id }, level: 'WARNING', message: { startsWith: '同步会话结束' } } });
     expect(log?.context).toMatchObject({ failed_instances: 1, successful_instances: 2 });
+  });
+
+  it('keeps a settled session as settled: a record\'s recount landing after the settle changes nothing', async () => {
+    // Two records ending together: the one that ends last settles the session while the other's
+    // progress recount (read before the last one ended) may still be on its way to the database.
+    const dead = await registerInstance(t, { name: `${P}late`, dbType: 'postgresql', port: await closedPort(), username: 'x', password: 'y' });
+    await t.app.deps.prisma.instance.update({ where: { id: dead }, data: { isActive: false } }); // no worker takes it
+    const sessionId = randomUUID();
+    const { records } = await t.app.deps.prisma.syncSession.create({
+      data: {
+        sessionId,
+        syncType: 'manual_batch',
+        totalInstances: 2,
+        records: { create: [{ instanceId: dead, status: 'failed' }, { instanceId: pgInstance, status: 'completed' }] },
+      },
+      include: { records: true },
+    });
+    await settleSession(t.app.deps, sessionId);
+    const settled = await t.app.deps.prisma.syncSession.findUniqueOrThrow({ where: { sessionId } });
+    expect(settled).toMatchObject({ status: 'failed', successfulInstances: 1, failedInstances: 1 });
+    expect(settled.settledAt).not.toBeNull();
+    await afterRecordChange(t.app.deps, sessionId, records[0]!.id);
+    expect(await t.app.deps.prisma.syncSession.findUniqueOrThrow({ where: { sessionId } })).toEqual(settled);
   });
 
   it('cancels a session: instances not yet started are skipped and the status stays cancelled', async () => {

@@ -252,17 +252,24 @@ async function updateRecord(deps: AppDeps, sessionId: string, recordId: number, 
   await afterRecordChange(deps, sessionId, recordId);
 }
 
-/** Recounts the session's outcomes and publishes its progress with the changed record. */
-async function afterRecordChange(deps: AppDeps, sessionId: string, recordId: number): Promise<void> {
-  const counts = await deps.prisma.syncInstanceRecord.groupBy({ by: ['status'], where: { sessionId }, _count: { _all: true } });
-  const n = (s: string) => counts.find((c) => c.status === s)?._count._all ?? 0;
+/**
+ * Recounts the session's outcomes and publishes its progress with the changed record. One statement,
+ * skipped once the session is settled: two records ending together each recount, and the slower
+ * one's count (read before the other ended) must never land over the settler's final figures. The
+ * statement waits on the settler's row lock and then sees `settled_at` set.
+ */
+export async function afterRecordChange(deps: AppDeps, sessionId: string, recordId: number): Promise<void> {
   // Never overwrite a `cancelled` session: only counters move while it winds down.
-  const session = await deps.prisma.syncSession.update({
-    where: { sessionId },
-    data: { successfulInstances: n('completed'), failedInstances: n('failed') },
-    include: SESSION_INCLUDE,
-  });
-  publish(deps, session, session.records.find((r) => r.id === recordId));
+  await deps.pool.query(
+    `UPDATE sync_sessions s
+        SET successful_instances = (SELECT count(*) FROM sync_instance_records r WHERE r.session_id = s.session_id AND r.status = 'completed'),
+            failed_instances = (SELECT count(*) FROM sync_instance_records r WHERE r.session_id = s.session_id AND r.status = 'failed'),
+            updated_at = now()
+      WHERE s.session_id = $1 AND s.settled_at IS NULL`,
+    [sessionId],
+  );
+  const session = await deps.prisma.syncSession.findUnique({ where: { sessionId }, include: SESSION_INCLUDE });
+  if (session) publish(deps, session, session.records.find((r) => r.id === recordId));
 }
 
 /**
