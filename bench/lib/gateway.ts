@@ -34,7 +34,7 @@ export async function startBenchGateway(cleanup: Cleanup, env: Record<string, st
     REDIS_KEY_PREFIX: redisPrefix,
     JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
     WHALEFALL_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
     SCHEDULER_ENABLED: 'false',
     LOGIN_RATE_LIMIT_PER_IP: '1000000',
     LOGIN_RATE_LIMIT_PER_USER: '1000000',
@@ -42,7 +42,7 @@ export async function startBenchGateway(cleanup: Cleanup, env: Record<string, st
     API_RATE_LIMIT_PER_IP: '10000000',
     ...env,
   });
-  const app = await buildApp(config, { stdout: null });
+  const app = await buildApp(config, { stdout: process.env.BENCH_LOG_LEVEL ? process.stderr : null });
   cleanup.add('stop gateway', app.stop);
   cleanup.add('delete Redis keys', async () => {
     const redis = app.deps.redis;

@@ -340,6 +340,88 @@ describe('auto-classify batches', () => {
     await prisma.accountClassification.deleteMany({ where: { id: { in: classes } } });
   });
 
+  it('re-evaluate only the accounts changed since the last batch (by sync, by hand, or by the clock), with the same figures', async () => {
+    const { pool, prisma } = t.app.deps;
+    // Four accounts; the last one's password expired a day ago less 4 seconds: a rule "expired more
+    // than a day ago" starts matching it 4 seconds from now, with nothing else changing.
+    const ids = (
+      await pool.query<{ id: number }>(
+        `INSERT INTO current_account_sync_data (instance_id, db_type, username, host, is_superuser, is_locked, is_active, password_expires_at)
+         SELECT $1, 'postgresql', $2 || g, '%', false, false, true, CASE WHEN g = 4 THEN now() - interval '1 day' + interval '4 seconds' END
+           FROM generate_series(1, 4) g ORDER BY g RETURNING id`,
+        [pgInstance, `${P}inc`],
+      )
+    ).rows.map((r) => r.id);
+    const crossesAt = Date.now() + 4000;
+    const classes: number[] = [];
+    for (const [name, expr] of [
+      ['inc', { field: 'username', op: 'matches', value: `${P}inc*` }],
+      ['aging', { field: 'password_expires_at', op: 'older_than_days', value: 1 }],
+    ] as const) {
+      const id = (await call(t.url, 'POST', `${AC}/classifications`, { token: admin, json: { name: `${P}${name}` } })).body.data.classification.id;
+      expect((await call(t.url, 'POST', `${AC}/rules`, { token: admin, json: { classification_id: id, db_type: 'postgresql', rule_name: name, rule_expression: expr } })).status).toBe(201);
+      classes.push(id);
+    }
+    const [inc, aging] = classes as [number, number];
+    const figures = (b: any) => ({ total: b.total_accounts, matched: b.matched_accounts, by: [...b.by_classification].sort((x: any, y: any) => x.classification_id - y.classification_id) });
+    const mine = async () =>
+      (await prisma.accountClassificationAssignment.findMany({ where: { accountId: { in: ids }, isActive: true }, orderBy: [{ accountId: 'asc' }, { classificationId: 'asc' }] })).map((r) => [
+        ids.indexOf(r.accountId) + 1,
+        r.classificationId === inc ? 'inc' : 'aging',
+        r.assignmentType,
+      ]);
+
+    // New rules: every account is evaluated.
+    const first = await autoClassify({ instance_id: pgInstance });
+    expect(first.batch.batch_details.evaluated_accounts).toBe(first.total_accounts);
+    expect(await mine()).toEqual([[1, 'inc', 'auto'], [2, 'inc', 'auto'], [3, 'inc', 'auto'], [4, 'inc', 'auto']]);
+
+    // Nothing changed: nothing evaluated (but the accounts earlier tests assigned by hand), the same figures.
+    const manualHolders = async () =>
+      Number(
+        (
+          await pool.query(
+            `SELECT count(DISTINCT s.account_id) AS n FROM account_classification_assignments s JOIN current_account_sync_data a ON a.id = s.account_id
+              WHERE s.is_active AND s.assignment_type = 'manual' AND a.instance_id = $1 AND NOT a.is_deleted`,
+            [pgInstance],
+          )
+        ).rows[0].n,
+      );
+    const same = await autoClassify({ instance_id: pgInstance });
+    expect(same.batch.batch_details.evaluated_accounts).toBe(await manualHolders());
+    expect(figures(same)).toEqual(figures(first));
+    expect(same).toMatchObject({ total_classifications_added: 0, total_classifications_removed: 0, total_classifications_kept: first.total_classifications_kept + first.total_classifications_added });
+
+    // An account changed (as a sync writes it): only that one is evaluated.
+    await pool.query(`UPDATE current_account_sync_data SET username = $2 WHERE id = $1`, [ids[1], `${P}renamed2`]);
+    const renamed = await autoClassify({ instance_id: pgInstance });
+    expect(renamed.batch.batch_details.evaluated_accounts).toBe(1 + (await manualHolders()));
+    expect(renamed.total_classifications_removed).toBe(1);
+    expect(await mine()).toEqual([[1, 'inc', 'auto'], [3, 'inc', 'auto'], [4, 'inc', 'auto']]);
+
+    // An auto assignment removed by hand comes back; a manual one keeps its account evaluated.
+    const auto1 = await prisma.accountClassificationAssignment.findFirstOrThrow({ where: { accountId: ids[0], classificationId: inc, isActive: true } });
+    expect((await call(t.url, 'DELETE', `${AC}/assignments/${auto1.id}`, { token: admin })).status).toBe(200);
+    expect((await call(t.url, 'POST', `${AC}/assign`, { token: admin, json: { account_id: ids[2], classification_id: aging } })).status).toBe(201);
+    const byHand = await autoClassify({ instance_id: pgInstance });
+    expect(byHand.batch.batch_details.evaluated_accounts).toBeGreaterThanOrEqual(2);
+    expect(byHand.total_classifications_added).toBe(1);
+    expect(await mine()).toEqual([[1, 'inc', 'auto'], [3, 'inc', 'auto'], [3, 'aging', 'manual'], [4, 'inc', 'auto']]);
+    const manualOnly = await autoClassify({ instance_id: pgInstance });
+    expect(manualOnly.total_classifications_added + manualOnly.total_classifications_removed).toBe(0);
+    expect(figures(manualOnly)).toEqual(figures(byHand));
+
+    // The clock alone: the fourth account's expiry passes the rule's age; it is evaluated and matches.
+    await new Promise((r) => setTimeout(r, Math.max(0, crossesAt - Date.now() + 500)));
+    const aged = await autoClassify({ instance_id: pgInstance });
+    expect(aged.total_classifications_added).toBe(1);
+    expect(await mine()).toEqual([[1, 'inc', 'auto'], [3, 'inc', 'auto'], [3, 'aging', 'manual'], [4, 'inc', 'auto'], [4, 'aging', 'auto']]);
+    expect(aged.by_classification.find((c: any) => c.classification_id === aging).matched).toBe(1); // rule matches: the manual one does not match
+
+    await pool.query('DELETE FROM current_account_sync_data WHERE id = ANY($1::int[])', [ids]);
+    await prisma.accountClassification.deleteMany({ where: { id: { in: classes } } });
+  });
+
   it('insert assignments that the foreign keys still cover: a deleted account takes them along, a deleted classification too', async () => {
     // Accounts loaded behind the gateway's back (as a bulk load would), matched by a new rule.
     const pool = t.app.deps.pool;

@@ -14,15 +14,16 @@
  *    with the first matching rule); its details hold the totals of everything it matched, per
  *    classification, so an unchanged re-run writes nothing but its own row.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { AppDeps } from '../../deps.js';
 import type { AuthUser } from '../../auth/permissions.js';
 import { DB_TYPES, type DbType } from '../../adapters/types.js';
 import { ConflictError, ValidationError } from '../../lib/errors.js';
-import { accountPages, readCurrentAssignments, type CurrentAssignment } from './account-reader.js';
+import { accountPages, instanceScopeSql, readCurrentAssignments, unchangedFigures, type CurrentAssignment, type Pending } from './account-reader.js';
 import { AssignmentWrites, type NewAssignment } from './assignment-writes.js';
-import { columnsFor, compileRule, factsReader, fieldsOf, normalizeRule, type EvalOptions, type Predicate } from './rule-expression.js';
+import { CATALOGUE } from './catalogue.js';
+import { clockWindows, columnsFor, compileRule, factsReader, fieldsOf, normalizeRule, type EvalOptions, type Predicate, type RuleNode } from './rule-expression.js';
 
 export type BatchType = 'manual' | 'scheduled' | 'api' | 'after_sync';
 
@@ -41,6 +42,8 @@ export interface AutoClassifyOptions {
 export interface BatchResult {
   batchId: string;
   totalAccounts: number;
+  /** The accounts evaluated (the others are unchanged since the last batch under the same rules). */
+  evaluatedAccounts: number;
   matchedAccounts: number;
   totalRules: number;
   added: number;
@@ -65,6 +68,7 @@ interface CompiledRule {
   dbType: DbType;
   predicate: Predicate;
   fields: Set<string>;
+  tree: RuleNode;
 }
 
 /**
@@ -89,13 +93,57 @@ async function compiledRules(client: pg.PoolClient, scope: AutoClassifyScope, er
     try {
       const dbType = r.db_type as DbType;
       const tree = normalizeRule(dbType, r.rule_expression);
-      rules.push({ id: r.id, classificationId: r.classification_id, dbType, predicate: compileRule(dbType, tree, opts), fields: fieldsOf(tree) });
+      rules.push({ id: r.id, classificationId: r.classification_id, dbType, predicate: compileRule(dbType, tree, opts), fields: fieldsOf(tree), tree });
     } catch (err) {
       // A rule saved before a catalogue change may no longer validate: skip it, say so in the batch.
       errors.push({ ruleId: r.id, error: (err as Error).message });
     }
   }
   return { rules, names };
+}
+
+/**
+ * Bumped when evaluation itself changes (how facts are built, what an operator means): every
+ * instance is then evaluated in full once, whatever its watermark says.
+ */
+const EVALUATION_VERSION = 1;
+
+/**
+ * A hash per database type of everything the outcome for an unchanged account depends on: the rules
+ * in evaluation order (which also encodes the classifications' priorities and active flags), and
+ * the catalogue that builds the facts.
+ */
+function rulesHashes(byType: Map<DbType, CompiledRule[]>, opts: EvalOptions): Record<DbType, string> {
+  const out = {} as Record<DbType, string>;
+  for (const t of DB_TYPES) {
+    const rules = (byType.get(t) ?? []).map((r) => [r.id, r.classificationId, r.tree]);
+    const input = { v: EVALUATION_VERSION, catalogue: CATALOGUE[t], staleDays: opts.staleDays, rules };
+    out[t] = createHash('sha256').update(JSON.stringify(input)).digest('hex');
+  }
+  return out;
+}
+
+/**
+ * Which accounts this batch must evaluate (null: all in scope). An instance whose last batch ran the
+ * same rules needs only its accounts changed since (see Pending in account-reader.ts, and
+ * classification_watermarks in schema.prisma).
+ */
+async function pendingFor(client: pg.PoolClient, scope: AutoClassifyScope, byType: Map<DbType, CompiledRule[]>, hashes: Record<DbType, string>, opts: EvalOptions): Promise<Pending | null> {
+  const params: unknown[] = [];
+  const { rows } = await client.query<{ instance_id: number; xid: string; at: Date; rules_hash: string; db_type: DbType }>(
+    `SELECT w.instance_id, w.since_xid::text AS xid, w.evaluated_at AS at, w.rules_hash, i.db_type
+       FROM classification_watermarks w JOIN instances i ON i.id = w.instance_id WHERE ${instanceScopeSql(scope, params)}`,
+    params,
+  );
+  const marks: Pending['marks'] = {};
+  for (const w of rows) if (w.rules_hash === hashes[w.db_type]) marks[w.instance_id] = { xid: w.xid, at: w.at.toISOString() };
+  if (!Object.keys(marks).length) return null;
+  const windows: Pending['windows'] = {};
+  for (const [t, rules] of byType) {
+    const all = rules.flatMap((r) => clockWindows(t, r.tree, opts));
+    windows[t] = [...new Map(all.map((w) => [`${w.column}/${w.days}`, w])).values()];
+  }
+  return { marks, now: new Date(opts.now!).toISOString(), windows };
 }
 
 export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batchType: BatchType, actor: AuthUser | null, opts: AutoClassifyOptions = {}): Promise<BatchResult> {
@@ -127,9 +175,17 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     if (!lockRows[0]!.ok) throw new ConflictError('已有自动分类批次在运行，请稍后再试');
     // One moment and one stale age for the whole batch: date conditions compare with the same "now".
     const evalOpts: EvalOptions = { now: started, staleDays: deps.config.staleAccountDays };
+    // The batch's own assignment writes are its output, not a change of its input (the trigger
+    // assignment_classify_mark leaves the accounts unmarked).
+    await client.query(`SET LOCAL whalefall.auto_classify = 'on'`);
+    // Every transaction older than this has ended, and everything it committed is seen by the reads
+    // below: the next batch re-evaluates what changed from here on (classify_xid >= xmin).
+    const { rows: snap } = await client.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
     const { rules, names } = await compiledRules(client, scope, errors, evalOpts);
     const byType = new Map<DbType, CompiledRule[]>();
     for (const r of rules) byType.set(r.dbType, [...(byType.get(r.dbType) ?? []), r]);
+    const hashes = rulesHashes(byType, evalOpts);
+    const pending = await pendingFor(client, scope, byType, hashes, evalOpts);
 
     const writes = await AssignmentWrites.open(client, batchId);
     // The embedded database serves one session at a time: a second connection would wait for this
@@ -156,7 +212,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     const t0 = performance.now();
     // The batch connection has nothing to write yet: it reads the active assignments while the
     // reader reads the first page.
-    const currentP = readCurrentAssignments(writes, scope);
+    const currentP = readCurrentAssignments(writes, scope, pending);
     currentP.catch(() => {});
     const awaitCurrent = async () => {
       const c0 = performance.now();
@@ -169,7 +225,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     const skipTo = (current: CurrentAssignment[], accountId: number, toRemove: number[]) => {
       for (; cursor < current.length && current[cursor]!.accountId < accountId; cursor++) if (!current[cursor]!.manual) toRemove.push(current[cursor]!.id);
     };
-    for await (const rows of accountPages(reader, scope, columns, wait)) {
+    for await (const rows of accountPages(reader, scope, columns, wait, pending)) {
       if (writes.error) break;
       const current = await awaitCurrent();
       totalAccounts += rows.length;
@@ -214,6 +270,14 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     skipTo(await awaitCurrent(), Infinity, rest);
     writes.deactivate(rest);
     removed += rest.length;
+    const evaluatedAccounts = totalAccounts;
+    if (pending) {
+      const u = await unchangedFigures(reader, scope, pending);
+      totalAccounts += u.accounts;
+      matchedAccounts += u.matched;
+      kept += u.assignments;
+      for (const [c, n] of u.perClass) perClass.set(c, (perClass.get(c) ?? 0) + n);
+    }
     const w0 = performance.now();
     phases.readMs = wait.waitMs;
     phases.evaluateMs = w0 - t0 - wait.waitMs;
@@ -222,6 +286,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
     const result: BatchResult = {
       batchId,
       totalAccounts,
+      evaluatedAccounts,
       matchedAccounts,
       totalRules: rules.length,
       added,
@@ -237,10 +302,18 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
               failed_accounts = 0, total_rules = $4, active_rules = $4, batch_details = $5 WHERE batch_id = $1`,
       [batchId, totalAccounts, matchedAccounts, rules.length, JSON.stringify(detailsOf(result))],
     );
+    const wParams: unknown[] = [snap[0]!.xmin, new Date(started).toISOString(), JSON.stringify(hashes), batchId];
+    await client.query(
+      `INSERT INTO classification_watermarks (instance_id, since_xid, evaluated_at, rules_hash, batch_id, updated_at)
+       SELECT i.id, $1::xid8, $2::timestamptz, $3::jsonb ->> i.db_type, $4, now() FROM instances i WHERE ${instanceScopeSql(scope, wParams)}
+       ON CONFLICT (instance_id) DO UPDATE
+         SET since_xid = EXCLUDED.since_xid, evaluated_at = EXCLUDED.evaluated_at, rules_hash = EXCLUDED.rules_hash, batch_id = EXCLUDED.batch_id, updated_at = now()`,
+      wParams,
+    );
     await client.query('COMMIT');
     deps.metrics.classifyDuration.observe({ batch_type: batchType, outcome: 'completed' }, result.durationMs / 1000);
     deps.logger.info(
-      { module: 'account_classification', event: 'batch_completed', batch_id: batchId, total_accounts: totalAccounts, matched_accounts: result.matchedAccounts, added: result.added, removed: result.removed, duration_ms: result.durationMs, rule_errors: errors.length },
+      { module: 'account_classification', event: 'batch_completed', batch_id: batchId, total_accounts: totalAccounts, evaluated_accounts: evaluatedAccounts, matched_accounts: result.matchedAccounts, added: result.added, removed: result.removed, duration_ms: result.durationMs, rule_errors: errors.length },
       `自动分类完成: ${totalAccounts} 个账户, ${result.matchedAccounts} 个匹配, 新增 ${result.added}, 移除 ${result.removed}`,
     );
     return result;
@@ -264,6 +337,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
 export function detailsOf(r: BatchResult) {
   return {
     total_accounts: r.totalAccounts,
+    evaluated_accounts: r.evaluatedAccounts,
     total_rules: r.totalRules,
     classified_accounts: r.totalAccounts,
     matched_accounts: r.matchedAccounts,

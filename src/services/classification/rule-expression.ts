@@ -299,6 +299,26 @@ export function fieldsOf(tree: RuleNode, out = new Set<string>()): Set<string> {
   return out;
 }
 
+/** A date column whose comparison with "now minus `days`" a rule makes (see clockWindows). */
+export interface ClockWindow {
+  column: string;
+  days: number;
+}
+
+/**
+ * Where a rule's outcome can change with the clock alone, the account unchanged: each age condition
+ * (older_than_days / within_days: the column crosses now − N days) and the derived password_expired
+ * (password_expires_at crosses now). An unchanged account needs evaluating again only when one of
+ * these columns crossed its threshold between two batches.
+ */
+export function clockWindows(dbType: DbType, tree: RuleNode, opts: EvalOptions = {}, out: ClockWindow[] = []): ClockWindow[] {
+  if ('operator' in tree) for (const c of tree.conditions) clockWindows(dbType, c, opts, out);
+  else if ('not' in tree) clockWindows(dbType, tree.not, opts, out);
+  else if (tree.op === 'older_than_days' || tree.op === 'within_days') out.push({ column: fieldOf(dbType, tree.field)!.column, days: daysOf(tree.value, opts) });
+  else if (CATALOGUE[dbType].some((f) => f.name === tree.field && f.derive === 'password_expired')) out.push({ column: 'password_expires_at', days: 0 });
+  return out;
+}
+
 /**
  * Builds the facts of one account row (columns as read from current_account_sync_data), for every
  * field of its type or only `fields` (a batch reads and parses just what its rules look at).
