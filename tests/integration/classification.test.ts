@@ -454,6 +454,45 @@ describe('auto-classify batches', () => {
     await pool.query('DELETE FROM current_account_sync_data WHERE id = ANY($1::int[])', [ghosts]);
   });
 
+  it('hold a delete of accounts while a batch runs (its cascade then takes the new assignments), and start no batch while one is uncommitted', async () => {
+    const pool = t.app.deps.pool;
+    const [victim] = (
+      await pool.query<{ id: number }>(
+        `INSERT INTO current_account_sync_data (instance_id, db_type, username, host, is_superuser, is_locked, is_active) VALUES ($1, 'postgresql', $2, '%', false, false, true) RETURNING id`,
+        [pgInstance, `${P}victim`],
+      )
+    ).rows.map((r) => r.id);
+    // What a running batch holds: its advisory lock, exclusively.
+    const batchSide = await pool.connect();
+    try {
+      await batchSide.query('BEGIN');
+      await batchSide.query('SELECT pg_advisory_xact_lock($1)', [0x636c6173]);
+      const deleting = pool.query('DELETE FROM current_account_sync_data WHERE id = $1', [victim]);
+      await vi.waitFor(
+        async () => {
+          const { rows } = await pool.query(`SELECT wait_event FROM pg_stat_activity WHERE query LIKE 'DELETE FROM current_account_sync_data%' AND state = 'active'`);
+          expect(rows.map((r) => r.wait_event)).toEqual(['advisory']);
+        },
+        { timeout: 5000, interval: 50 },
+      );
+      await batchSide.query('COMMIT');
+      expect((await deleting).rowCount).toBe(1);
+    } finally {
+      batchSide.release();
+    }
+    // A delete not yet committed: the batch refuses to start rather than assign accounts going away.
+    const deleter = await pool.connect();
+    try {
+      await deleter.query('BEGIN');
+      await deleter.query('DELETE FROM current_account_sync_data WHERE id = -1');
+      const res = await call(t.url, 'POST', `${AC}/auto-classify`, { token: admin, json: { instance_id: pgInstance } });
+      expect(res.status).toBe(409);
+    } finally {
+      await deleter.query('ROLLBACK');
+      deleter.release();
+    }
+  });
+
   it('logs each batch start and end', async () => {
     const { batch_id } = await autoClassify();
     await t.app.deps.logSink.flush();

@@ -6,10 +6,12 @@
  * RI checks per row: account, classification, assigner; bench/classify measured them at two thirds
  * of the insert). When the session may set session_replication_role (a superuser, or
  * `GRANT SET ON PARAMETER session_replication_role`), the inserts run with the row triggers off and
- * take the same guarantee set-wise, in the insert statement itself:
- *  - the accounts are locked FOR KEY SHARE (what the RI check takes): until the batch commits none
- *    can be deleted, and a delete waiting on the lock then cascades to the new rows, as ever;
- *  - rows whose account is gone by then are left out (a full run would have removed them anyway);
+ * keep the same guarantee set-wise:
+ *  - no account can be deleted while the batch runs: a DELETE on current_account_sync_data waits for
+ *    the batch's advisory lock (trigger account_delete_waits_for_classify), then cascades to the new
+ *    rows, as ever; and a batch cannot start while such a delete is uncommitted (its try-lock
+ *    fails). Locking each account FOR KEY SHARE instead, as the RI check does, cost a third of the
+ *    insert time (100k tuple locks, each a heap write);
  *  - the classifications are locked FOR KEY SHARE by the batch when it reads the rules, and only
  *    their ids are inserted; assigned_by is NULL for auto assignments (nothing to check).
  * The constraints themselves stay (ON DELETE CASCADE included): every other writer is checked as
@@ -69,18 +71,9 @@ export class AssignmentWrites {
     if (!rows.length) return;
     const params = [rows.map((m) => m.accountId), rows.map((m) => m.classificationId), rows.map((m) => m.ruleId), this.batchId];
     const values = `SELECT t.a, t.c, t.r, 'auto', $4, true, 1.0 FROM unnest($1::int[], $2::int[], $3::int[]) AS t(a, c, r)`;
-    if (!this.setWise) {
-      this.queue(`INSERT INTO account_classification_assignments (${INSERT_COLUMNS}) ${values}`, params, true);
-      return;
-    }
-    this.queue('SET LOCAL session_replication_role = replica');
-    this.queue(
-      `WITH locked AS (SELECT id FROM current_account_sync_data WHERE id = ANY($1::int[]) FOR KEY SHARE)
-       INSERT INTO account_classification_assignments (${INSERT_COLUMNS}) ${values} JOIN locked ON locked.id = t.a`,
-      params,
-      true,
-    );
-    this.queue('SET LOCAL session_replication_role = origin');
+    if (this.setWise) this.queue('SET LOCAL session_replication_role = replica');
+    this.queue(`INSERT INTO account_classification_assignments (${INSERT_COLUMNS}) ${values}`, params, true);
+    if (this.setWise) this.queue('SET LOCAL session_replication_role = origin');
   }
 
   /**
