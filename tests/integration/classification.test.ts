@@ -418,6 +418,12 @@ describe('auto-classify batches', () => {
     expect(await mine()).toEqual([[1, 'inc', 'auto'], [3, 'inc', 'auto'], [3, 'aging', 'manual'], [4, 'inc', 'auto'], [4, 'aging', 'auto']]);
     expect(aged.by_classification.find((c: any) => c.classification_id === aging).matched).toBe(1); // rule matches: the manual one does not match
 
+    // A mark ahead of the database's transaction ids (restored into another cluster): all evaluated again.
+    await pool.query(`UPDATE classification_watermarks SET since_xid = '999999999999'::xid8 WHERE instance_id = $1`, [pgInstance]);
+    const restored = await autoClassify({ instance_id: pgInstance });
+    expect(restored.batch.batch_details.evaluated_accounts).toBe(restored.total_accounts);
+    expect(figures(restored)).toEqual(figures(aged));
+
     await pool.query('DELETE FROM current_account_sync_data WHERE id = ANY($1::int[])', [ids]);
     await prisma.accountClassification.deleteMany({ where: { id: { in: classes } } });
   });

@@ -131,8 +131,11 @@ function rulesHashes(byType: Map<DbType, CompiledRule[]>, opts: EvalOptions): Re
 async function pendingFor(client: pg.PoolClient, scope: AutoClassifyScope, byType: Map<DbType, CompiledRule[]>, hashes: Record<DbType, string>, opts: EvalOptions): Promise<Pending | null> {
   const params: unknown[] = [];
   const { rows } = await client.query<{ instance_id: number; xid: string; at: Date; rules_hash: string; db_type: DbType }>(
+    // A mark "from the future" (the database was restored into a cluster whose transaction ids are
+    // lower) would hide every change made since: such an instance is evaluated in full.
     `SELECT w.instance_id, w.since_xid::text AS xid, w.evaluated_at AS at, w.rules_hash, i.db_type
-       FROM classification_watermarks w JOIN instances i ON i.id = w.instance_id WHERE ${instanceScopeSql(scope, params)}`,
+       FROM classification_watermarks w JOIN instances i ON i.id = w.instance_id
+      WHERE ${instanceScopeSql(scope, params)} AND w.since_xid <= pg_snapshot_xmax(pg_current_snapshot())`,
     params,
   );
   const marks: Pending['marks'] = {};
@@ -172,7 +175,7 @@ export async function autoClassify(deps: AppDeps, scope: AutoClassifyScope, batc
   try {
     await client.query('BEGIN');
     const { rows: lockRows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_KEY]);
-    if (!lockRows[0]!.ok) throw new ConflictError('已有自动分类批次在运行，请稍后再试');
+    if (!lockRows[0]!.ok) throw new ConflictError('已有自动分类批次在运行（或有账户删除尚未提交），请稍后再试');
     // One moment and one stale age for the whole batch: date conditions compare with the same "now".
     const evalOpts: EvalOptions = { now: started, staleDays: deps.config.staleAccountDays };
     // The batch's own assignment writes are its output, not a change of its input (the trigger
