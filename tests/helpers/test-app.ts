@@ -26,10 +26,13 @@ export interface TestAppOptions {
   gatewayDatabaseUrl?: (url: string) => string;
   /** Where the gateway's stdout log lines go (default: nowhere). */
   stdout?: NodeJS.WritableStream;
+  /** Runs on the new database (its direct URL) before the gateway starts, e.g. to change its owner. */
+  prepareDatabase?: (url: string) => Promise<void>;
 }
 
 export async function startTestApp(env: Record<string, string | undefined> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await createScratchDatabase(PG_ADMIN_URL, 'whalefall_test');
+  await opts.prepareDatabase?.(db.url);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wf-test-'));
   const redisPrefix = `wftest:${randomBytes(4).toString('hex')}:`;
   const config = loadConfig({

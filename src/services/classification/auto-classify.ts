@@ -10,6 +10,10 @@
  *    auto duplicate.
  *  - Everything runs in one transaction under an advisory lock: two batches never interleave, and a
  *    failure leaves the assignments as they were (the batch row records the failure).
+ *  - Incremental: an instance whose last batch ran the same rules has only its accounts changed
+ *    since evaluated again (and those holding manual assignments, and those whose dates crossed an
+ *    age threshold); the others are counted from their auto assignments. See Pending in
+ *    account-reader.ts and classification_watermarks in schema.prisma.
  *  - The batch's matches are the assignments it made (as upstream: assignments carrying its batch id,
  *    with the first matching rule); its details hold the totals of everything it matched, per
  *    classification, so an unchanged re-run writes nothing but its own row.
