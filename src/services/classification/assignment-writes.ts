@@ -18,6 +18,7 @@
  * before. Without the privilege the plain insert runs, with its row checks.
  */
 import type pg from 'pg';
+import { maySetReplicationRole } from '../../db/replication-role.js';
 
 export interface NewAssignment {
   accountId: number;
@@ -26,21 +27,6 @@ export interface NewAssignment {
 }
 
 const INSERT_COLUMNS = 'account_id, classification_id, rule_id, assignment_type, batch_id, is_active, confidence_score';
-
-/**
- * Whether this session may switch off row triggers for its own statements: a superuser may, others
- * when granted SET on session_replication_role (PostgreSQL 15 and later). Asked, not tried: a
- * refused SET would put an error in the server log on every batch.
- */
-async function maySkipRowTriggers(client: pg.PoolClient): Promise<boolean> {
-  const { rows } = await client.query<{ su: boolean; v15: boolean }>(
-    `SELECT current_setting('is_superuser') = 'on' AS su, current_setting('server_version_num')::int >= 150000 AS v15`,
-  );
-  if (rows[0]!.su) return true;
-  if (!rows[0]!.v15) return false;
-  const { rows: granted } = await client.query<{ ok: boolean }>(`SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok`);
-  return granted[0]!.ok;
-}
 
 export class AssignmentWrites {
   private tail: Promise<void> = Promise.resolve();
@@ -55,7 +41,7 @@ export class AssignmentWrites {
 
   /** `client` is in the batch's transaction, which holds FOR KEY SHARE locks on the classifications. */
   static async open(client: pg.PoolClient, batchId: string): Promise<AssignmentWrites> {
-    return new AssignmentWrites(client, batchId, await maySkipRowTriggers(client));
+    return new AssignmentWrites(client, batchId, await maySetReplicationRole(client));
   }
 
   /** The first write that failed (the transaction is aborted then, so later statements fail too). */

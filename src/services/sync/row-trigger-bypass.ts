@@ -14,24 +14,19 @@
  *    be skipped. ENABLE ALWAYS triggers fire either way.
  */
 import type pg from 'pg';
+import { maySetReplicationRole } from '../../db/replication-role.js';
 
 /** Tables the fast path writes with row triggers off. */
 export const APPEND_TABLES = ['account_change_log', 'account_versions'] as const;
 
 export async function mayAppendWithoutRowTriggers(client: pg.ClientBase): Promise<boolean> {
-  const { rows } = await client.query<{ su: boolean; v15: boolean; temp: boolean; triggers: boolean }>(
-    `SELECT current_setting('is_superuser') = 'on' AS su,
-            current_setting('server_version_num')::int >= 150000 AS v15,
-            has_database_privilege(current_database(), 'TEMP') AS temp,
+  const { rows } = await client.query<{ temp: boolean; triggers: boolean }>(
+    `SELECT has_database_privilege(current_database(), 'TEMP') AS temp,
             EXISTS (SELECT 1 FROM pg_trigger
                      WHERE tgrelid = ANY($1::regclass[]) AND NOT tgisinternal AND tgenabled IN ('O', 'R')) AS triggers`,
     [APPEND_TABLES],
   );
   const r = rows[0]!;
   if (!r.temp || r.triggers) return false;
-  if (r.su) return true;
-  if (!r.v15) return false;
-  // A separate statement: has_parameter_privilege does not exist before PostgreSQL 15.
-  const { rows: granted } = await client.query<{ ok: boolean }>(`SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok`);
-  return granted[0]!.ok;
+  return maySetReplicationRole(client);
 }
