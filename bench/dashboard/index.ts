@@ -64,10 +64,14 @@ async function seed(pool: pg.Pool): Promise<void> {
        FROM current_account_sync_data a WHERE a.id % 10 = 0`,
   );
   await q(`INSERT INTO account_classifications (name, priority) SELECT 'bench-class-' || g, g FROM generate_series(1, 8) g`);
+  // As a classification batch writes them (whalefall.auto_classify): assignments made outside a batch
+  // would mark each of their accounts for re-classification, 333k row updates the figures never see.
   await q(
-    `INSERT INTO account_classification_assignments (account_id, classification_id, created_at, updated_at, is_active)
+    `WITH batch AS (SELECT set_config('whalefall.auto_classify', 'on', true))
+     INSERT INTO account_classification_assignments (account_id, classification_id, created_at, updated_at, is_active)
      SELECT a.id, c.id, now() - (a.id % 60) * interval '1 day', now() - (a.id % 20) * interval '1 day', a.id % 11 <> 0
        FROM current_account_sync_data a JOIN account_classifications c ON c.name = 'bench-class-' || (1 + a.id % 8)
+      CROSS JOIN batch
       WHERE a.id % 3 = 0`,
   );
   // A steady-state database: autovacuum has run (visibility map set, so index-only scans work).
