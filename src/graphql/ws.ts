@@ -52,6 +52,12 @@ function batchSends(socket: WebSocket): void {
   }) as WebSocket['send'];
 }
 
+/**
+ * Close code of a handshake refused by the rate limit: graphql-ws' "too many initialisation
+ * requests", which its client does not retry; the reason says when to come back.
+ */
+export const WS_RATE_LIMITED = 4429;
+
 export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<object, Ctx>, deps: AppDeps) {
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: 1024 * 1024 });
   // Registered before graphql-ws' own listener, so its sends go through the batching wrapper.
@@ -63,15 +69,27 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<object,
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
       onConnect: async (ctx) => {
         const token = bearerToken(wsAuthorization(ctx.connectionParams));
-        if (!token) return false;
+        let signedIn: { verified: ReturnType<typeof deps.tokens.verify>; user: Awaited<ReturnType<typeof userForToken>> } | undefined;
+        if (token) {
+          try {
+            const verified = deps.tokens.verify(token, 'access');
+            signedIn = { verified, user: await userForToken(deps.authCache, verified) };
+          } catch {
+            signedIn = undefined;
+          }
+        }
+        // The handshake is a request too (an upgrade never reaches the HTTP middleware): it spends a
+        // point of the client IP's budget, and of the user's once known, signed in or not.
         try {
-          const verified = deps.tokens.verify(token, 'access');
-          const user = await userForToken(deps.authCache, verified);
-          sessions.add(ctx.extra.socket, verified, user.role);
-          return true;
-        } catch {
+          await deps.limiters.api.consume(clientIpOf(ctx.extra.request, deps.config.trustProxy) ?? 'unknown', signedIn?.user.id);
+        } catch (err) {
+          if (!(err instanceof RateLimitError)) throw err;
+          ctx.extra.socket.close(WS_RATE_LIMITED, `Too many requests: retry after ${err.retryAfterSeconds} s`);
           return false;
         }
+        if (!signedIn) return false;
+        sessions.add(ctx.extra.socket, signedIn.verified, signedIn.user.role);
+        return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({

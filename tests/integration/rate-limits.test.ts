@@ -23,6 +23,19 @@ afterAll(async () => {
   await t?.close();
 });
 
+/** A raw graphql-ws handshake (optionally signed in): how the server closed the socket. */
+function wsHandshake(url: string, token?: string): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: token ? { token } : {} })));
+    ws.on('message', (data) => {
+      if (JSON.parse(String(data)).type === 'connection_ack') ws.close(1000);
+    });
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    ws.on('error', reject);
+  });
+}
+
 function expect429Envelope(res: Reply) {
   expect(res.status).toBe(429);
   expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -55,13 +68,20 @@ describe('per-user budget (API_RATE_LIMIT_PER_USER)', () => {
     // The same client IP, another user: its own budget.
     expect((await call(t.url, 'GET', '/api/me', { token: admin })).status).toBe(200);
 
-    // Over graphql-ws, each operation spends the same budget.
-    const client = createClient({ url: `${t.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { token: u.token }, retryAttempts: 0, lazy: true });
+    // Over graphql-ws, the handshake and each operation spend the same budget: an exhausted user's
+    // handshake is refused (4429, not retried by graphql-ws clients) …
+    expect(await wsHandshake(t.url, u.token)).toMatchObject({ code: 4429, reason: expect.stringMatching(/^Too many requests: retry after \d+ s$/) });
+    // … and one with points left spends one on the handshake, one per operation.
+    const v = await userWithRole(t.url, admin, 'user'); // admin: 3 points
+    for (let i = 0; i < 3; i++) expect((await call(t.url, 'GET', '/api/me', { token: v.token })).status).toBe(200);
+    const client = createClient({ url: `${t.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { token: v.token }, retryAttempts: 0, lazy: true });
     try {
-      const error = await new Promise<unknown>((resolve) => {
-        client.subscribe({ query: 'subscription { logCreated { id } }' }, { next: () => {}, error: resolve, complete: () => resolve(null) });
-      });
-      expect(JSON.stringify(error)).toContain('RATE_LIMITED');
+      const run = (query: string) =>
+        new Promise<unknown>((resolve) => {
+          client.subscribe({ query }, { next: resolve, error: resolve, complete: () => resolve(null) });
+        });
+      expect(await run('{ me { id } }')).toEqual({ data: { me: { id: String(v.id) } } }); // points 4 (handshake) and 5
+      expect(JSON.stringify(await run('subscription { logCreated { id } }'))).toContain('RATE_LIMITED');
     } finally {
       await client.dispose();
     }
@@ -94,6 +114,8 @@ describe('per-IP budget (API_RATE_LIMIT_PER_IP)', () => {
       const g = await gql(ip.url, '{ me { id } }', {}, admin);
       expect(g.status).toBe(429);
       expect(g.body.errors[0].extensions.code).toBe('RATE_LIMITED');
+      expect(await wsHandshake(ip.url, admin)).toMatchObject({ code: 4429 });
+      expect(await wsHandshake(ip.url)).toMatchObject({ code: 4429 }); // anonymous too
     } finally {
       await ip.close();
     }
