@@ -323,7 +323,7 @@ export const mysqlAdapter: DbAdapter = {
     }
   },
 
-  async fetchAccounts(conn, filter: AccountFilter) {
+  async fetchAccounts(conn, filter: AccountFilter, onAccounts?: (part: UnifiedAccount[]) => void) {
     const first = await connect(conn, true);
     const extra: mysql.Connection[] = [];
     try {
@@ -351,27 +351,28 @@ export const mysqlAdapter: DbAdapter = {
       const defaultLifetime = await defaultPasswordLifetime(first);
       const batches = Math.ceil(accounts.length / GRANT_BATCH);
       for (let i = 1; i < Math.min(GRANT_READERS, batches); i++) extra.push(await connect(conn, true));
-      const grants = new Map<string, string[]>();
+      // Each batch of accounts is complete once its grants are read: normalised and handed over then
+      // (the sync writes it while the next batches are read), in the order the reads finish.
+      const unified = new Map<UserRow, UnifiedAccount>();
       let next = 0;
       await Promise.all(
         [first, ...extra].map(async (c) => {
           for (let b = next++; b < batches; b = next++) {
             const batch = accounts.slice(b * GRANT_BATCH, (b + 1) * GRANT_BATCH);
             const results = await showGrants(c, batch);
-            batch.forEach((u, i) => grants.set(`${u.User}@${u.Host}`, results[i]!.map((r) => redactGrantLine(String(Object.values(r)[0])))));
+            const part = batch.map((u, i) => {
+              const m = maria.get(`${u.User}@${u.Host}`);
+              const locked = u.account_locked === 'Y' || m?.account_locked === true;
+              const grants = results[i]!.map((r) => redactGrantLine(String(Object.values(r)[0])));
+              const account = normalizeMysql(u, grants, locked, mysqlPasswordAging(u, m, defaultLifetime));
+              unified.set(u, account);
+              return account;
+            });
+            onAccounts?.(part);
           }
         }),
       );
-      return {
-        version: v,
-        rights,
-        accounts: accounts.map((u) => {
-          const key = `${u.User}@${u.Host}`;
-          const m = maria.get(key);
-          const locked = u.account_locked === 'Y' || m?.account_locked === true;
-          return normalizeMysql(u, grants.get(key) ?? [], locked, mysqlPasswordAging(u, m, defaultLifetime));
-        }),
-      };
+      return { version: v, rights, accounts: accounts.map((u) => unified.get(u)!) };
     } catch (err) {
       throw classifyFailure(err, conn);
     } finally {

@@ -125,6 +125,13 @@ export interface DbAdapter {
    * Checks the collector's catalog rights first, then reads every account (filters applied in SQL)
    * with its privileges. Throws ConnectionFailure, or MissingRightsError (before reading any
    * account) when a required right is missing, so a sync never sees a silently shortened list.
+   * An adapter that reads accounts in parts may hand each part to `onAccounts` as soon as it is
+   * complete (the sync writes it while the rest is read); if it calls it at all, every account it
+   * returns goes through it, once, before the promise resolves.
    */
-  fetchAccounts(conn: ConnInfo, filter: AccountFilter): Promise<{ version: ServerVersion; accounts: UnifiedAccount[]; rights: CollectorRight[] }>;
+  fetchAccounts(
+    conn: ConnInfo,
+    filter: AccountFilter,
+    onAccounts?: (part: UnifiedAccount[]) => void,
+  ): Promise<{ version: ServerVersion; accounts: UnifiedAccount[]; rights: CollectorRight[] }>;
 }

@@ -23,7 +23,7 @@
 import type pg from 'pg';
 import type { UnifiedAccount } from '../../adapters/types.js';
 import type { AccountDiff } from '../accounts/change-detection.js';
-import { planSnapshotInSteps, type PlanStep, type SnapshotCounts, type StoredRow } from './snapshot-plan.js';
+import { planSnapshotInSteps, SnapshotPlanner, type PlanStep, type SnapshotCounts, type StoredRow } from './snapshot-plan.js';
 import { mayAppendWithoutRowTriggers } from './row-trigger-bypass.js';
 import { StatementQueue } from './statement-queue.js';
 
@@ -98,7 +98,7 @@ SELECT ${source}.instance_id, ${source}.id, ${source}.db_type, ${source}.usernam
 
 /**
  * How a statement that wrote accounts (CTE `source`, document rows `r` joined by `on`) ends: it
- * appends their change-log and version rows itself, or it stages them for APPEND_STAGED_SQL. The
+ * appends their change-log and version rows itself, or it stages them for appendStagedSql. The
  * change type of both is the account's new last_change_type. Follows the statement's CTE list.
  */
 type Append = (source: string, on: string, now: string, sessionId: string) => string;
@@ -119,13 +119,20 @@ const CREATE_STAGE_SQL = `CREATE TEMP TABLE account_sync_stage ON COMMIT DROP AS
   SELECT ${STAGE_COLUMNS.join(', ')}, NULL::text AS message, NULL::jsonb AS privilege_diff, NULL::jsonb AS other_diff
     FROM current_account_sync_data WITH NO DATA`;
 
-/** $1 now, $2 session id: the staged rows' change log and versions (run with row triggers off). */
-const APPEND_STAGED_SQL = `
+/**
+ * The staged rows' change log and versions, appended with row triggers off, and the stage emptied:
+ * one round trip (a multi-statement simple query, hence literals, not parameters: each separate
+ * statement waited for Node to come back to its event loop between two chunks' planning).
+ */
+const appendStagedSql = (now: string, sessionId: string) => `
+SET LOCAL session_replication_role = replica;
 WITH log AS (
   INSERT INTO account_change_log (instance_id, account_id, db_type, username, change_type, change_time, session_id, message, privilege_diff, other_diff)
-  SELECT instance_id, id, db_type, username, last_change_type, $1::timestamptz, $2::text, message, privilege_diff, other_diff FROM ${STAGE} ORDER BY id)
+  SELECT instance_id, id, db_type, username, last_change_type, ${now}::timestamptz, ${sessionId}::text, message, privilege_diff, other_diff FROM ${STAGE} ORDER BY id)
 INSERT INTO account_versions (account_id, instance_id, db_type, valid_from, change_type, ${VERSION_COLUMNS.join(', ')})
-SELECT id, instance_id, db_type, $1::timestamptz, last_change_type, ${VERSION_COLUMNS.join(', ')} FROM ${STAGE} ORDER BY id`;
+SELECT id, instance_id, db_type, ${now}::timestamptz, last_change_type, ${VERSION_COLUMNS.join(', ')} FROM ${STAGE} ORDER BY id;
+SET LOCAL session_replication_role = origin;
+TRUNCATE ${STAGE}`;
 
 /** What each change-log row and version referenced is checked once, here, instead of per row. */
 const LOCK_INSTANCE_SQL = `SELECT 1 FROM instances WHERE id = $1 FOR KEY SHARE`;
@@ -184,13 +191,26 @@ UPDATE current_account_sync_data a
 /** History of an instance starts with the first snapshot that wrote anything. */
 const HISTORY_SINCE_SQL = `UPDATE instances SET history_since = $2::timestamptz WHERE id = $1 AND history_since IS NULL`;
 
+/** The plan of a snapshot read in parts: each part planned as it arrives, the rest once the read ended. */
+async function* planStream(planner: SnapshotPlanner, parts: AsyncIterator<UnifiedAccount[]>, first: IteratorResult<UnifiedAccount[]>): AsyncGenerator<PlanStep, SnapshotCounts> {
+  for (let part = first; !part.done; part = await parts.next()) yield* planner.add(part.value);
+  return yield* planner.finish();
+}
+
+/**
+ * Writes one instance's fresh snapshot in one transaction. `accounts` is the whole snapshot, or its
+ * parts as the adapter reads them (ended by the reader, or failed: then nothing is written): the
+ * transaction opens with the first part, and each part is written while the next is being read.
+ */
 export async function applySnapshot(
   pool: pg.Pool,
   instance: { id: number; dbType: string },
-  accounts: UnifiedAccount[],
+  accounts: UnifiedAccount[] | AsyncIterable<UnifiedAccount[]>,
   sessionId: string,
   now = new Date(),
 ): Promise<SnapshotCounts> {
+  const parts = Array.isArray(accounts) ? undefined : accounts[Symbol.asyncIterator]();
+  const firstPart = await parts?.next();
   const client = await pool.connect();
   let counts: SnapshotCounts;
   let queue: StatementQueue | undefined;
@@ -209,10 +229,7 @@ export async function applySnapshot(
     /** After a statement that staged history rows: append them with the row triggers off, empty the stage. */
     const appendStaged = () => {
       if (!staged) return;
-      q.push('SET LOCAL session_replication_role = replica');
-      q.push(APPEND_STAGED_SQL, [now, sessionId]);
-      q.push('SET LOCAL session_replication_role = origin');
-      q.push(`TRUNCATE ${STAGE}`);
+      q.push(appendStagedSql(client.escapeLiteral(now.toISOString()), client.escapeLiteral(sessionId)));
     };
     const send = (step: PlanStep) => {
       switch (step.kind) {
@@ -239,8 +256,8 @@ export async function applySnapshot(
       }
     };
     let changed = false;
-    const steps = planSnapshotInSteps(stored, accounts, CHUNK);
-    for (let next = steps.next(); ; next = steps.next()) {
+    const steps = parts ? planStream(new SnapshotPlanner(stored, CHUNK), parts, firstPart!) : planSnapshotInSteps(stored, accounts as UnifiedAccount[], CHUNK);
+    for (let next = await steps.next(); ; next = await steps.next()) {
       if (next.done) {
         counts = next.value;
         break;

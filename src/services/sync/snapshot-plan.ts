@@ -79,49 +79,83 @@ export function planSnapshot(stored: StoredRow[], accounts: UnifiedAccount[]): S
 export function* planSnapshotInSteps(stored: StoredRow[], accounts: UnifiedAccount[], chunk: number): Generator<PlanStep, SnapshotCounts> {
   const fresh = new Map<string, UnifiedAccount>();
   for (const a of accounts) fresh.set(a.username, a); // engines never report duplicates; last wins if one did
-  const byName = new Map(stored.map((s) => [s.username, s]));
-  const counts: SnapshotCounts = { found: accounts.length, added: 0, modified: 0, removed: 0, restored: 0, unchanged: 0 };
-  let added: PlannedChange[] = [];
-  let updated: PlannedUpdate[] = [];
-  let dateUpdates: Array<{ id: number; account: UnifiedAccount }> = [];
-  for (const [username, account] of fresh) {
-    const row = byName.get(username);
-    if (!row) {
-      added.push({ account, diff: diffFromNothing(account), message: '新增账户' });
-      counts.added++;
-      if (added.length >= chunk) {
-        yield { kind: 'added', items: added };
-        added = [];
+  const planner = new SnapshotPlanner(stored, chunk);
+  yield* planner.add([...fresh.values()]);
+  const counts = yield* planner.finish();
+  return { ...counts, found: accounts.length };
+}
+
+/**
+ * The plan built as the fresh accounts arrive, in batches (an adapter that reads in parts hands each
+ * one over as it completes): `add` yields the parts each batch completes, `finish` the rest once the
+ * read has ended (only then is it known which stored accounts vanished). A username seen again in a
+ * later batch is ignored (engines never report duplicates).
+ */
+export class SnapshotPlanner {
+  private readonly byName: Map<string, StoredRow>;
+  private readonly seen = new Set<string>();
+  private readonly counts: SnapshotCounts = { found: 0, added: 0, modified: 0, removed: 0, restored: 0, unchanged: 0 };
+  private added: PlannedChange[] = [];
+  private updated: PlannedUpdate[] = [];
+  private dateUpdates: Array<{ id: number; account: UnifiedAccount }> = [];
+
+  constructor(
+    private readonly stored: StoredRow[],
+    private readonly chunk: number,
+  ) {
+    this.byName = new Map(stored.map((s) => [s.username, s]));
+  }
+
+  *add(accounts: UnifiedAccount[]): Generator<PlanStep> {
+    const { counts, chunk } = this;
+    for (const account of accounts) {
+      if (this.seen.has(account.username)) continue;
+      this.seen.add(account.username);
+      counts.found++;
+      const row = this.byName.get(account.username);
+      if (!row) {
+        this.added.push({ account, diff: diffFromNothing(account), message: '新增账户' });
+        counts.added++;
+        if (this.added.length >= chunk) {
+          yield { kind: 'added', items: this.added };
+          this.added = [];
+        }
+        continue;
       }
-      continue;
-    }
-    const diff = diffAccount(row, account);
-    if (row.isDeleted) {
-      updated.push({ id: row.id, account, diff, changeType: 'restore', message: `账户已恢复; ${describeDiff(diff)}` });
-      counts.restored++;
-    } else if (!isEmptyDiff(diff)) {
-      updated.push({ id: row.id, account, diff, changeType: changeTypeOf(diff), message: describeDiff(diff) });
-      counts.modified++;
-    } else {
-      if (staleDatesChanged(row, account)) dateUpdates.push({ id: row.id, account });
-      counts.unchanged++;
-    }
-    if (updated.length >= chunk) {
-      yield { kind: 'updated', items: updated };
-      updated = [];
-    }
-    if (dateUpdates.length >= chunk) {
-      yield { kind: 'dateUpdates', items: dateUpdates };
-      dateUpdates = [];
+      const diff = diffAccount(row, account);
+      if (row.isDeleted) {
+        this.updated.push({ id: row.id, account, diff, changeType: 'restore', message: `账户已恢复; ${describeDiff(diff)}` });
+        counts.restored++;
+      } else if (!isEmptyDiff(diff)) {
+        this.updated.push({ id: row.id, account, diff, changeType: changeTypeOf(diff), message: describeDiff(diff) });
+        counts.modified++;
+      } else {
+        if (staleDatesChanged(row, account)) this.dateUpdates.push({ id: row.id, account });
+        counts.unchanged++;
+      }
+      if (this.updated.length >= chunk) {
+        yield { kind: 'updated', items: this.updated };
+        this.updated = [];
+      }
+      if (this.dateUpdates.length >= chunk) {
+        yield { kind: 'dateUpdates', items: this.dateUpdates };
+        this.dateUpdates = [];
+      }
     }
   }
-  if (updated.length) yield { kind: 'updated', items: updated };
-  if (dateUpdates.length) yield { kind: 'dateUpdates', items: dateUpdates };
-  // An empty snapshot more likely means the collector lost its rights than that every account was
-  // dropped (SPEC §3.4 step 5): never mark everything deleted because of it.
-  const vanished = fresh.size > 0 ? stored.filter((s) => !s.isDeleted && !fresh.has(s.username)).map((s) => s.id) : [];
-  counts.removed = vanished.length;
-  if (vanished.length) yield { kind: 'vanished', ids: vanished };
-  if (added.length) yield { kind: 'added', items: added };
-  return counts;
+
+  *finish(): Generator<PlanStep, SnapshotCounts> {
+    if (this.updated.length) yield { kind: 'updated', items: this.updated };
+    if (this.dateUpdates.length) yield { kind: 'dateUpdates', items: this.dateUpdates };
+    // An empty snapshot more likely means the collector lost its rights than that every account was
+    // dropped (SPEC §3.4 step 5): never mark everything deleted because of it.
+    const vanished = this.seen.size > 0 ? this.stored.filter((s) => !s.isDeleted && !this.seen.has(s.username)).map((s) => s.id) : [];
+    this.counts.removed = vanished.length;
+    if (vanished.length) yield { kind: 'vanished', ids: vanished };
+    if (this.added.length) yield { kind: 'added', items: this.added };
+    this.updated = [];
+    this.dateUpdates = [];
+    this.added = [];
+    return { ...this.counts };
+  }
 }

@@ -11,7 +11,7 @@ import type { AppDeps } from '../../deps.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { SyncType } from '../../generated/prisma/enums.js';
 import { getAdapter } from '../../adapters/registry.js';
-import { ConnectionFailure, type DbType } from '../../adapters/types.js';
+import { ConnectionFailure, type DbType, type UnifiedAccount } from '../../adapters/types.js';
 import { COLLECTOR_SCRIPTS, MissingRightsError, missingOptional } from '../../adapters/rights.js';
 import { ResourceNotFoundError, ValidationError, ConflictError } from '../../lib/errors.js';
 import { type ListQuery, pageOf, windowOf, type Page } from '../../lib/pagination.js';
@@ -21,6 +21,7 @@ import { autoClassify } from '../classification/auto-classify.js';
 import { evaluateAlertsAfterSync } from '../alerts/alert-service.js';
 import { checkDriftAfterSync } from '../drift/drift-service.js';
 import { subscribeNow } from '../../realtime/pubsub.js';
+import { AsyncQueue } from '../../lib/async-queue.js';
 
 /** Namespace of the per-instance advisory locks (pg_try_advisory_lock(ns, instance_id)). */
 const INSTANCE_LOCK_NS = 72_707_003;
@@ -188,20 +189,37 @@ export async function syncOneInstance(
   const conn = await connInfoFor(deps, instance);
   const adapter = getAdapter(instance.dbType as DbType);
   const filter = await accountFilterFor(deps, instance.dbType as DbType);
+  // The accounts go to the writer as the adapter reads them (adapters that read in parts hand each
+  // one over as it completes, the others everything at the end): the writer's transaction opens with
+  // the first part and writes while the rest is read. A failed read fails the writer too: nothing
+  // is written.
+  const parts = new AsyncQueue<UnifiedAccount[]>();
+  let handedOver = false;
+  const written = applySnapshot(deps.pool, instance, parts, sessionId);
+  written.catch(() => {}); // awaited below, after the read
+  const abandon = async (err: unknown) => {
+    parts.fail(err);
+    await written.catch(() => {});
+    throw err;
+  };
   let snapshot;
-  // Where a slow sync spends its time (logged with the outcome): the engine's catalogs or our writes.
+  // Where a slow sync spends its time (logged with the outcome): the engine's catalogs, or our writes
+  // after the read ended (the writes made during the read overlap it).
   const t0 = performance.now();
   try {
-    snapshot = await adapter.fetchAccounts(conn, filter);
+    snapshot = await adapter.fetchAccounts(conn, filter, (part) => {
+      handedOver = true;
+      parts.push(part);
+    });
   } catch (err) {
     if (err instanceof ConnectionFailure) {
-      await deps.prisma.instance.update({ where: { id: instanceId }, data: { connectionStatus: 'unreachable', lastConnectionError: err.message } });
+      await deps.prisma.instance.update({ where: { id: instanceId }, data: { connectionStatus: 'unreachable', lastConnectionError: err.message } }).catch(() => {});
     }
-    throw err;
+    return abandon(err);
   }
   if (snapshot.accounts.length === 0) {
     const stored = await deps.prisma.currentAccount.count({ where: { instanceId, isDeleted: false } });
-    if (stored > 0) throw new EmptySnapshotError(stored, COLLECTOR_SCRIPTS[instance.dbType as DbType]);
+    if (stored > 0) return abandon(new EmptySnapshotError(stored, COLLECTOR_SCRIPTS[instance.dbType as DbType]));
   }
   const optional = missingOptional(snapshot.rights).map((r) => r.right);
   if (optional.length) {
@@ -211,7 +229,9 @@ export async function syncOneInstance(
     );
   }
   const t1 = performance.now();
-  const counts = await applySnapshot(deps.pool, instance, snapshot.accounts, sessionId);
+  if (!handedOver) parts.push(snapshot.accounts);
+  parts.end();
+  const counts = await written;
   const phasesMs = { read: Math.round(t1 - t0), write: Math.round(performance.now() - t1) };
   const now = new Date();
   await deps.prisma.instance.update({
