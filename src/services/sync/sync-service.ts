@@ -218,7 +218,8 @@ export async function syncOneInstance(
     return abandon(err);
   }
   if (snapshot.accounts.length === 0) {
-    const stored = await deps.prisma.currentAccount.count({ where: { instanceId, isDeleted: false } });
+    // Whatever happens here, the writer (still waiting for its first part) is told.
+    const stored = await deps.prisma.currentAccount.count({ where: { instanceId, isDeleted: false } }).catch(abandon);
     if (stored > 0) return abandon(new EmptySnapshotError(stored, COLLECTOR_SCRIPTS[instance.dbType as DbType]));
   }
   const optional = missingOptional(snapshot.rights).map((r) => r.right);
