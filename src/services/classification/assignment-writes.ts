@@ -19,6 +19,7 @@
  */
 import type pg from 'pg';
 import { maySetReplicationRole } from '../../db/replication-role.js';
+import { StatementQueue } from '../../db/statement-queue.js';
 
 export interface NewAssignment {
   accountId: number;
@@ -35,15 +36,16 @@ const INSERT_COLUMNS = 'account_id, classification_id, rule_id, assignment_type,
 const intArray = (xs: number[]): string => `{${xs.join(',')}}`;
 
 export class AssignmentWrites {
-  private tail: Promise<void> = Promise.resolve();
-  private firstError: Error | null = null;
+  private readonly statements: StatementQueue;
   private addedRows = 0;
 
   private constructor(
-    private readonly client: pg.PoolClient,
+    client: pg.PoolClient,
     private readonly batchId: string,
     private readonly setWise: boolean,
-  ) {}
+  ) {
+    this.statements = new StatementQueue(client);
+  }
 
   /** `client` is in the batch's transaction, which holds FOR KEY SHARE locks on the classifications. */
   static async open(client: pg.PoolClient, batchId: string): Promise<AssignmentWrites> {
@@ -52,20 +54,20 @@ export class AssignmentWrites {
 
   /** The first write that failed (the transaction is aborted then, so later statements fail too). */
   get error(): Error | null {
-    return this.firstError;
+    return this.statements.error;
   }
 
   deactivate(ids: number[]): void {
-    if (ids.length) this.queue('UPDATE account_classification_assignments SET is_active = false, updated_at = now() WHERE id = ANY($1::int[])', [intArray(ids)]);
+    if (ids.length) this.statements.push('UPDATE account_classification_assignments SET is_active = false, updated_at = now() WHERE id = ANY($1::int[])', [intArray(ids)]);
   }
 
   insert(rows: NewAssignment[]): void {
     if (!rows.length) return;
     const params = [intArray(rows.map((m) => m.accountId)), intArray(rows.map((m) => m.classificationId)), intArray(rows.map((m) => m.ruleId)), this.batchId];
     const values = `SELECT t.a, t.c, t.r, 'auto', $4, true, 1.0 FROM unnest($1::int[], $2::int[], $3::int[]) AS t(a, c, r)`;
-    if (this.setWise) this.queue('SET LOCAL session_replication_role = replica');
-    this.queue(`INSERT INTO account_classification_assignments (${INSERT_COLUMNS}) ${values}`, params, true);
-    if (this.setWise) this.queue('SET LOCAL session_replication_role = origin');
+    if (this.setWise) this.statements.push('SET LOCAL session_replication_role = replica');
+    this.statements.push(`INSERT INTO account_classification_assignments (${INSERT_COLUMNS}) ${values}`, params, (r) => (this.addedRows += r.rowCount ?? 0));
+    if (this.setWise) this.statements.push('SET LOCAL session_replication_role = origin');
   }
 
   /**
@@ -75,39 +77,12 @@ export class AssignmentWrites {
   query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
   query<R extends unknown[]>(config: pg.QueryArrayConfig): Promise<pg.QueryArrayResult<R>>;
   query(config: pg.QueryConfig | pg.QueryArrayConfig): Promise<pg.QueryResult | pg.QueryArrayResult> {
-    const p = this.tail.then(() => {
-      if (this.firstError) throw this.firstError;
-      return this.client.query(config as pg.QueryConfig);
-    });
-    this.tail = p.then(
-      () => {},
-      (err: Error) => {
-        this.firstError ??= err;
-      },
-    );
-    return p;
+    return this.statements.query(config as pg.QueryConfig);
   }
 
   /** Waits for every queued write; returns how many assignments were inserted. */
   async finish(): Promise<{ added: number }> {
-    await this.tail;
-    if (this.firstError) throw this.firstError;
+    await this.statements.drain();
     return { added: this.addedRows };
-  }
-
-  /** Statements run one after another (pg would queue them too, but that is deprecated). */
-  private queue(sql: string, params?: unknown[], counts = false): void {
-    this.tail = this.tail.then(() =>
-      this.firstError
-        ? undefined // the transaction is aborted: nothing more can run in it
-        : this.client.query(sql, params).then(
-            (r) => {
-              if (counts) this.addedRows += r.rowCount ?? 0;
-            },
-            (err: Error) => {
-              this.firstError = err;
-            },
-          ),
-    );
   }
 }

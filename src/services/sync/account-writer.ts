@@ -25,7 +25,7 @@ import type { UnifiedAccount } from '../../adapters/types.js';
 import type { AccountDiff } from '../accounts/change-detection.js';
 import { planSnapshotInSteps, SnapshotPlanner, type PlanStep, type SnapshotCounts, type StoredRow } from './snapshot-plan.js';
 import { mayAppendWithoutRowTriggers } from './row-trigger-bypass.js';
-import { StatementQueue } from './statement-queue.js';
+import { StatementQueue } from '../../db/statement-queue.js';
 
 export type { SnapshotCounts } from './snapshot-plan.js';
 

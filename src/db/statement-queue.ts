@@ -1,8 +1,9 @@
 /**
  * Statements of one transaction, sent one after another on its connection while the caller goes on
  * preparing the next ones: the database executes a chunk while Node plans and serialises the
- * following one. (pg would queue concurrent queries itself, but that is deprecated.) After the
- * first failure nothing more is sent: the transaction is aborted anyway.
+ * following one (the sync writer, auto-classify's assignment writes). pg would queue concurrent
+ * queries itself, but that is deprecated. After the first failure nothing more is sent: the
+ * transaction is aborted anyway.
  */
 import type pg from 'pg';
 
@@ -12,17 +13,40 @@ export class StatementQueue {
 
   constructor(private readonly client: pg.ClientBase) {}
 
-  push(sql: string, params?: unknown[]): void {
+  /** The first statement that failed (later ones were not sent). */
+  get error(): Error | null {
+    return this.firstError;
+  }
+
+  /** Queues a statement; `onResult` sees its result (e.g. to count rows). */
+  push(sql: string, params?: unknown[], onResult?: (r: pg.QueryResult) => void): void {
     this.tail = this.tail.then(() =>
       this.firstError
         ? undefined
         : this.client.query(sql, params).then(
-            () => {},
+            (r) => onResult?.(r),
             (err: Error) => {
               this.firstError = err;
             },
           ),
     );
+  }
+
+  /** A read after the statements queued so far; its failure is the queue's too. */
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+  query<R extends unknown[]>(config: pg.QueryArrayConfig): Promise<pg.QueryArrayResult<R>>;
+  query(config: pg.QueryConfig | pg.QueryArrayConfig): Promise<pg.QueryResult | pg.QueryArrayResult> {
+    const p = this.tail.then(() => {
+      if (this.firstError) throw this.firstError;
+      return this.client.query(config as pg.QueryConfig);
+    });
+    this.tail = p.then(
+      () => {},
+      (err: Error) => {
+        this.firstError ??= err;
+      },
+    );
+    return p;
   }
 
   /**
