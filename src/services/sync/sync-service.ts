@@ -281,14 +281,14 @@ async function updateRecord(deps: AppDeps, sessionId: string, recordId: number, 
  */
 export async function afterRecordChange(deps: AppDeps, sessionId: string, recordId: number): Promise<void> {
   // Never overwrite a `cancelled` session: only counters move while it winds down.
-  await deps.pool.query(
-    `UPDATE sync_sessions s
-        SET successful_instances = (SELECT count(*) FROM sync_instance_records r WHERE r.session_id = s.session_id AND r.status = 'completed'),
-            failed_instances = (SELECT count(*) FROM sync_instance_records r WHERE r.session_id = s.session_id AND r.status = 'failed'),
-            updated_at = now()
-      WHERE s.session_id = $1 AND s.settled_at IS NULL`,
-    [sessionId],
-  );
+  // Through Prisma's pool, as the ORM update it replaced: while the settler holds the row, this
+  // waits on it, and must not take a connection from the pool the settler's classification needs.
+  await deps.prisma.$executeRaw`
+    UPDATE sync_sessions s
+       SET successful_instances = (SELECT count(*) FROM sync_instance_records r WHERE r.session_id = s.session_id AND r.status = 'completed'),
+           failed_instances = (SELECT count(*) FROM sync_instance_records r WHERE r.session_id = s.session_id AND r.status = 'failed'),
+           updated_at = now()
+     WHERE s.session_id = ${sessionId} AND s.settled_at IS NULL`;
   const session = await deps.prisma.syncSession.findUnique({ where: { sessionId }, include: SESSION_INCLUDE });
   if (session) publish(deps, session, session.records.find((r) => r.id === recordId));
 }
